@@ -1,0 +1,21 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import type { OpenAPIObject } from 'trpc-to-openapi';
+
+/** `GET /openapi.json` and the interactive reference at `/docs`, served locally (no CDN). */
+export async function registerDocs(app: FastifyInstance, document: OpenAPIObject): Promise<void> {
+  const json = JSON.stringify(document);
+  app.get('/openapi.json', { logLevel: 'warn' }, (_request, reply) =>
+    reply.type('application/json').send(json),
+  );
+  await app.register(fastifySwagger, {
+    mode: 'static',
+    specification: { document: document as never },
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { url: '/openapi.json', deepLinking: true, tryItOutEnabled: true },
+    logLevel: 'warn',
+  });
+}

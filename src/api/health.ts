@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+
+export type Readiness = () => { database: boolean; migrations: boolean; worker: boolean };
+
+/** `GET /healthz`: the process is alive. `GET /readyz`: it can take and deliver requests. */
+export function registerHealth(app: FastifyInstance, readiness: Readiness): void {
+  app.get('/healthz', { logLevel: 'warn' }, () => ({ status: 'ok' }));
+  app.get('/readyz', { logLevel: 'warn' }, (_request, reply) => {
+    const checks = readiness();
+    const failing = Object.entries(checks)
+      .filter(([, ok]) => !ok)
+      .map(([name]) => name);
+    if (failing.length === 0) return { status: 'ready', checks };
+    return reply.code(503).send({
+      code: 'SERVICE_UNAVAILABLE',
+      message: `not ready: ${failing.join(', ')}`,
+      checks,
+    });
+  });
+}

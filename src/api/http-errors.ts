@@ -1,0 +1,84 @@
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { type ErrorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts';
+
+/**
+ * Errors Fastify raises before a procedure runs (bad JSON, too large, wrong content type,
+ * no route) answered in the same `{ code, message }` shape as procedure errors.
+ */
+
+const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  408: 'TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+export const codeForStatus = (status: number): TRPC_ERROR_CODE_KEY =>
+  CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
+
+/** Client-facing wording for Fastify's own errors. */
+function messageFor(
+  error: FastifyError,
+  bodyLimit: number,
+  contentType: string | undefined,
+): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'the request body is not valid JSON';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the request body is empty; send a JSON object';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the request body is larger than ${bodyLimit} bytes`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return contentType
+        ? `unsupported Content-Type "${contentType}"; send application/json`
+        : 'missing Content-Type; send application/json';
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'Content-Length does not match the body';
+    default:
+      return error.message;
+  }
+}
+
+/** The status and public body for an error that reached Fastify's error handler. */
+export function httpErrorBody(
+  error: FastifyError,
+  bodyLimit: number,
+  contentType: string | undefined,
+): { status: number; body: ErrorBody } {
+  const status =
+    typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
+      ? error.statusCode
+      : 500;
+  if (status >= 500) {
+    return { status, body: { code: codeForStatus(status), message: INTERNAL_ERROR_MESSAGE } };
+  }
+  // Only Fastify's own client errors carry a message meant for the client.
+  const message =
+    typeof error.code === 'string' && error.code.startsWith('FST_')
+      ? messageFor(error, bodyLimit, contentType)
+      : 'the request could not be processed';
+  return { status, body: { code: codeForStatus(status), message } };
+}
+
+export function registerHttpErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, body } = httpErrorBody(error, bodyLimit, request.headers['content-type']);
+    if (status >= 500) request.log.error({ err: error }, 'unhandled error');
+    return reply.code(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    return reply.code(404).send({
+      code: 'NOT_FOUND',
+      message: `no route for ${request.method} ${path}`,
+    } satisfies ErrorBody);
+  });
+}

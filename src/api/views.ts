@@ -1,0 +1,41 @@
+import type { DriverRecord } from '../db/drivers.ts';
+import type { RequestRow } from '../db/requests.ts';
+import type { RequestView } from '../domain/charging-session-request.ts';
+import type { DriverView } from '../domain/driver.ts';
+
+/** Stored rows as the API shows them. */
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export function requestView(row: RequestRow): RequestView {
+  return {
+    requestId: row.id,
+    stationId: row.stationId,
+    driverId: row.driverId,
+    callbackUrl: row.callbackUrl,
+    createdAt: iso(row.createdAt),
+    decision:
+      row.decisionStatus !== null && row.decidedAt !== null
+        ? { status: row.decisionStatus, decidedAt: iso(row.decidedAt) }
+        : null,
+    callback: {
+      state: row.callbackState,
+      attempts: row.attempts,
+      lastAttemptAt: isoOrNull(row.lastAttemptAt),
+      lastResponseStatus: row.lastResponseStatus,
+      lastError: row.lastError,
+      nextAttemptAt: isoOrNull(row.nextAttemptAt),
+    },
+  };
+}
+
+export function driverView(record: DriverRecord): DriverView {
+  return {
+    driverId: record.driverId,
+    status: record.status,
+    expiresAt: isoOrNull(record.expiresAt),
+    allStations: record.allStations,
+    stations: record.stations,
+  };
+}

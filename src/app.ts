@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Services } from './api/context.ts';
+import { registerDocs } from './api/docs.ts';
+import { type Readiness, registerHealth } from './api/health.ts';
+import { registerHttpErrorHandlers } from './api/http-errors.ts';
+import { registerMetrics } from './api/metrics-route.ts';
+import { openApiDocument } from './api/openapi.ts';
+import { registerRestDoor } from './api/rest-door.ts';
+import { registerTrpcDoor } from './api/trpc-door.ts';
+import { maskDriverIds } from './log-redaction.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Request bodies above this many bytes answer 413. */
+export const BODY_LIMIT = 16 * 1024;
+
+export type AppDeps = {
+  services: Services;
+  log: Logger;
+  readiness: Readiness;
+  version: string;
+  metrics: Metrics;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+};
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Builds the HTTP service as an unstarted Fastify instance; `main.ts` listens. */
+export async function buildApp({
+  services,
+  log,
+  readiness,
+  version,
+  metrics,
+  metricsToken,
+}: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    // One line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.logLevel === 'warn' && reply.statusCode < 400) return;
+    request.log.info(
+      {
+        method: request.method,
+        url: maskDriverIds(request.url.split('?')[0] ?? ''),
+        statusCode: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  registerHttpErrorHandlers(app, BODY_LIMIT);
+  registerMetrics(app, metrics, metricsToken);
+  registerHealth(app, readiness);
+  registerRestDoor(app, { services, prefix: '/api', bodyLimit: BODY_LIMIT });
+  await registerTrpcDoor(app, { services, prefix: '/trpc', bodyLimit: BODY_LIMIT });
+  await registerDocs(app, openApiDocument(version));
+  return app;
+}

@@ -1,0 +1,160 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
+import type { Services } from './api/context.ts';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { WORKER_LEASE_MS } from './config.ts';
+import { type Database, isDatabaseOpen } from './db/database.ts';
+import { createDriverQueries } from './db/drivers.ts';
+import { createGroupCommit, type GroupCommit } from './db/group-commit.ts';
+import { createIdempotencyKeyQueries } from './db/idempotency-keys.ts';
+import { createIntake } from './db/request-intake.ts';
+import { createRequestQueries } from './db/requests.ts';
+import { resolveWebhookSecret } from './db/settings.ts';
+import { webhookSecretKey } from './domain/webhook-secret.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { VERSION } from './version.ts';
+import { createAddressPolicy } from './worker/address-policy.ts';
+import { createAclAuthorizer, createRemoteAuthorizer } from './worker/authorizer.ts';
+import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
+import { createRetention, type Retention } from './worker/retention.ts';
+import { createWorker, type Worker } from './worker/worker.ts';
+
+/**
+ * The composition root: every component built from a config, a migrated database and a logger.
+ * Nothing here listens, starts timers or reads the environment; `main.ts` and the tests do that.
+ */
+
+export type Chargegate = {
+  app: FastifyInstance;
+  worker: Worker;
+  retention: Retention;
+  services: Services;
+  metrics: Metrics;
+  groupCommit: GroupCommit;
+  /** Closes the HTTP dispatchers (after the worker has stopped). */
+  closeDispatchers(): Promise<void>;
+};
+
+export type ChargegateDeps = {
+  config: Config;
+  db: Database;
+  log: Logger;
+  now?: () => number;
+  random?: () => number;
+  /** Default process metrics; tests that build many apps turn them off. */
+  processMetrics?: boolean;
+  /** Set once migrations have been applied. */
+  migrated?: () => boolean;
+};
+
+export async function createChargegate({
+  config,
+  db,
+  log,
+  now = Date.now,
+  random = Math.random,
+  processMetrics = true,
+  migrated = () => true,
+}: ChargegateDeps): Promise<Chargegate> {
+  const requests = createRequestQueries(db);
+  const idempotencyKeys = createIdempotencyKeyQueries(db);
+  const drivers = createDriverQueries(db);
+  const metrics = createMetrics({ pendingSummary: requests.pendingSummary, now, processMetrics });
+  const groupCommit = createGroupCommit({
+    db,
+    onBatch: (size) => metrics.commitBatchSize.observe(size),
+  });
+
+  const callbackDispatcher = createGuardedDispatcher({
+    policy: createAddressPolicy(config.callbackAllowedCidrs),
+    connectTimeoutMs: config.callbackTimeoutMs,
+    connectionsPerOrigin: config.workerConcurrency,
+    onRefused: (error) =>
+      log.warn(
+        { range: error.verdict.range, kind: error.verdict.kind },
+        `callback refused: ${error.message}`,
+      ),
+  });
+  const authorizerDispatcher: Dispatcher | undefined = config.authorizerUrl
+    ? new Agent({ keepAliveTimeout: 4_000, connections: config.workerConcurrency })
+    : undefined;
+  const authorizer =
+    config.authorizerUrl && authorizerDispatcher
+      ? createRemoteAuthorizer({
+          url: config.authorizerUrl,
+          timeoutMs: config.authorizerTimeoutMs,
+          dispatcher: authorizerDispatcher,
+        })
+      : createAclAuthorizer(drivers, now);
+
+  const worker = createWorker({
+    leaseMs: WORKER_LEASE_MS,
+    requests,
+    groupCommit,
+    authorizer,
+    dispatcher: callbackDispatcher,
+    signingKey: webhookSecretKey(resolveWebhookSecret(db, config.webhookSecret)),
+    callbackTimeoutMs: config.callbackTimeoutMs,
+    retrySchedule: config.callbackRetrySchedule,
+    userAgent: `chargegate/${VERSION} (+https://www.standardwebhooks.com)`,
+    now,
+    random,
+    log: log.child({ component: 'worker' }),
+    metrics,
+    concurrency: config.workerConcurrency,
+    pollIntervalMs: config.workerPollIntervalMs,
+  });
+  const retention = createRetention({
+    requests,
+    idempotencyKeys,
+    retentionDays: config.retentionDays,
+    now,
+    log: log.child({ component: 'retention' }),
+  });
+
+  const intake = createIntake({
+    groupCommit,
+    requests,
+    idempotencyKeys,
+    now,
+    onCommitted: () => {
+      metrics.requestsCreated.inc();
+      worker.wake();
+    },
+  });
+  const services: Services = {
+    intake,
+    requests,
+    drivers,
+    now,
+    adminToken: config.adminToken,
+    wakeWorker: () => worker.wake(),
+  };
+
+  const app = await buildApp({
+    services,
+    log,
+    version: VERSION,
+    metrics,
+    metricsToken: config.metricsToken,
+    readiness: () => ({
+      database: isDatabaseOpen(db),
+      migrations: migrated(),
+      worker: worker.running,
+    }),
+  });
+
+  return {
+    app,
+    worker,
+    retention,
+    services,
+    metrics,
+    groupCommit,
+    async closeDispatchers() {
+      await Promise.all([callbackDispatcher.close(), authorizerDispatcher?.close()]);
+    },
+  };
+}

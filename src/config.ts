@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { parseRetrySchedule } from './domain/retry-schedule.ts';
+import { webhookSecretKey } from './domain/webhook-secret.ts';
+import { parseCidrList } from './worker/address-policy.ts';
+
+/**
+ * The environment, parsed once. Every variable is optional; an empty value counts as unset.
+ * A bad value is reported with the variable's name and what it accepts.
+ */
+
+/** How long a claim on a callback lasts; a crashed process's work is retried after it. */
+export const WORKER_LEASE_MS = 60_000;
+/** The longest single step (authorizer call or callback attempt) a lease must cover. */
+const MAX_STEP_MS = WORKER_LEASE_MS - 10_000;
+
+const integer = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+    .default(fallback);
+
+const parsedWith = <T>(parse: (text: string) => T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+/** Variables whose values never appear in a message. */
+const SECRETS = new Set(['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'METRICS_TOKEN']);
+
+const httpUrl = z
+  .string()
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
+    message: 'must be an absolute http or https URL',
+  });
+
+const envSchema = z.object({
+  PORT: integer(0, 65_535, 3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_PATH: z.string().default('./data/chargegate.db'),
+  DATABASE_SYNC: z
+    .enum(['full', 'normal'], { message: 'must be "full" or "normal"' })
+    .default('full'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  AUTHORIZER_URL: httpUrl.optional(),
+  AUTHORIZER_TIMEOUT_MS: integer(1, MAX_STEP_MS, 5_000),
+  WEBHOOK_SECRET: z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        webhookSecretKey(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
+  CALLBACK_TIMEOUT_MS: integer(1, MAX_STEP_MS, 15_000),
+  CALLBACK_RETRY_SCHEDULE: parsedWith(parseRetrySchedule, '5s,5m,30m,2h,5h,10h,10h'),
+  CALLBACK_ALLOWED_CIDRS: parsedWith(parseCidrList, ''),
+  ADMIN_TOKEN: z.string().optional(),
+  METRICS_TOKEN: z.string().optional(),
+  WORKER_CONCURRENCY: integer(1, 10_000, 64),
+  WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
+  RETENTION_DAYS: integer(1, 36_500, 30),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
+});
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  databasePath: string;
+  databaseSync: 'full' | 'normal';
+  logLevel: string;
+  authorizerUrl: string | undefined;
+  authorizerTimeoutMs: number;
+  webhookSecret: string | undefined;
+  callbackTimeoutMs: number;
+  callbackRetrySchedule: readonly number[];
+  callbackAllowedCidrs: ReturnType<typeof parseCidrList>;
+  adminToken: string | undefined;
+  metricsToken: string | undefined;
+  workerConcurrency: number;
+  workerPollIntervalMs: number;
+  retentionDays: number;
+  shutdownTimeoutMs: number;
+}>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment into a frozen Config, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const got = SECRETS.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `${name} ${issue.message}${got}`;
+    });
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = result.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databasePath: e.DATABASE_PATH,
+    databaseSync: e.DATABASE_SYNC,
+    logLevel: e.LOG_LEVEL,
+    authorizerUrl: e.AUTHORIZER_URL,
+    authorizerTimeoutMs: e.AUTHORIZER_TIMEOUT_MS,
+    webhookSecret: e.WEBHOOK_SECRET,
+    callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
+    callbackRetrySchedule: Object.freeze(e.CALLBACK_RETRY_SCHEDULE),
+    callbackAllowedCidrs: Object.freeze(e.CALLBACK_ALLOWED_CIDRS) as Config['callbackAllowedCidrs'],
+    adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    workerPollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
+    retentionDays: e.RETENTION_DAYS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

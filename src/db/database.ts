@@ -1,0 +1,55 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import * as schema from './schema.ts';
+
+export type Database = BetterSQLite3Database<typeof schema> & { $client: BetterSqlite3.Database };
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export type OpenDatabaseOptions = {
+  /** A file path, or `:memory:`. The file's folder is created when missing. */
+  path: string;
+  /** `full`: a commit survives power loss; `normal`: it survives a crash of the process. */
+  sync: 'full' | 'normal';
+};
+
+/** Opens the database in WAL mode with foreign keys on. Does not migrate. */
+export function openDatabase({ path, sync }: OpenDatabaseOptions): Database {
+  if (path !== ':memory:' && !path.startsWith('file:')) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  const client = new BetterSqlite3(path);
+  client.pragma('journal_mode = WAL');
+  client.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  client.pragma('busy_timeout = 5000');
+  client.pragma('foreign_keys = ON');
+  return drizzle({ client, schema });
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** Applies pending migrations from `migrations/`; throws a MigrationError naming the cause. */
+export function migrateDatabase(db: Database): void {
+  try {
+    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  } catch (error) {
+    const cause = error instanceof Error ? (error.cause ?? error) : error;
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new MigrationError(`database migration failed: ${detail}`, { cause: error });
+  }
+}
+
+/** Whether the database answers a trivial query. */
+export function isDatabaseOpen(db: Database): boolean {
+  try {
+    return db.$client.open && db.$client.prepare('select 1').pluck().get() === 1;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,118 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The tables. Times are epoch milliseconds in INTEGER columns. Migrations in `migrations/`
+ * are generated from this file by `npm run db:generate` and never edited after they land.
+ */
+
+export const requests = sqliteTable(
+  'charging_session_requests',
+  {
+    id: text('id').primaryKey(),
+    stationId: text('station_id').notNull(),
+    driverId: text('driver_id').notNull(),
+    callbackUrl: text('callback_url').notNull(),
+    createdAt: integer('created_at').notNull(),
+
+    decisionStatus: text('decision_status', {
+      enum: ['allowed', 'not_allowed', 'unknown', 'invalid'],
+    }),
+    decisionSource: text('decision_source', { enum: ['acl', 'authorizer'] }),
+    decisionReason: text('decision_reason'),
+    decidedAt: integer('decided_at'),
+
+    callbackState: text('callback_state', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Attempts since the request was created or last re-queued; indexes the retry schedule. */
+    cycleAttempts: integer('cycle_attempts').notNull().default(0),
+    lastAttemptAt: integer('last_attempt_at'),
+    lastResponseStatus: integer('last_response_status'),
+    lastError: text('last_error'),
+    /** When the next attempt is due; null once the callback is delivered or failed. */
+    nextAttemptAt: integer('next_attempt_at'),
+    /** Set when the callback reached its final state. */
+    completedAt: integer('completed_at'),
+
+    /** A claim: while `locked_until` is in the future, only `locked_by` works on the row. */
+    lockedBy: text('locked_by'),
+    lockedUntil: integer('locked_until'),
+  },
+  (t) => [
+    index('requests_due_idx').on(t.nextAttemptAt).where(sql`${t.callbackState} = 'pending'`),
+    index('requests_state_created_idx').on(t.callbackState, t.createdAt, t.id),
+    index('requests_created_idx').on(t.createdAt, t.id),
+    check('requests_state_check', sql`${t.callbackState} in ('pending', 'delivered', 'failed')`),
+    check(
+      'requests_pending_has_next_check',
+      sql`(${t.callbackState} = 'pending') = (${t.nextAttemptAt} is not null)`,
+    ),
+  ],
+);
+
+export const callbackAttempts = sqliteTable(
+  'callback_attempts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    startedAt: integer('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    outcome: text('outcome', {
+      enum: ['delivered', 'http_error', 'timeout', 'network', 'refused', 'error'],
+    }).notNull(),
+    responseStatus: integer('response_status'),
+    error: text('error'),
+    /** The first 1 KiB of the response body, as text. */
+    responseBody: text('response_body'),
+  },
+  (t) => [index('callback_attempts_request_idx').on(t.requestId, t.id)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    key: text('key').primaryKey(),
+    /** A hash of the request body the key was first used with. */
+    fingerprint: text('fingerprint').notNull(),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('idempotency_keys_created_idx').on(t.createdAt)],
+);
+
+export const drivers = sqliteTable(
+  'drivers',
+  {
+    driverId: text('driver_id').primaryKey(),
+    status: text('status', { enum: ['active', 'blocked'] }).notNull(),
+    expiresAt: integer('expires_at'),
+    allStations: integer('all_stations', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [check('drivers_status_check', sql`${t.status} in ('active', 'blocked')`)],
+);
+
+export const driverStations = sqliteTable(
+  'driver_stations',
+  {
+    driverId: text('driver_id')
+      .notNull()
+      .references(() => drivers.driverId, { onDelete: 'cascade' }),
+    /** Lower-case, so that grants match station ids in either case. */
+    stationId: text('station_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.driverId, t.stationId] })],
+);
+
+export const settings = sqliteTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});

@@ -1,0 +1,25 @@
+import { eq } from 'drizzle-orm';
+import { generateWebhookSecret } from '../domain/webhook-secret.ts';
+import type { Database } from './database.ts';
+import { settings } from './schema.ts';
+
+const WEBHOOK_SECRET = 'webhook_secret';
+
+/** The signing secret kept in the database, created on first use. Never logged. */
+export function storedWebhookSecret(db: Database): string {
+  return db.transaction(
+    (tx) => {
+      const existing = tx.select().from(settings).where(eq(settings.key, WEBHOOK_SECRET)).get();
+      if (existing) return existing.value;
+      const value = generateWebhookSecret();
+      tx.insert(settings).values({ key: WEBHOOK_SECRET, value }).run();
+      return value;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** The secret in force: the configured one, else the one kept in the database. */
+export function resolveWebhookSecret(db: Database, configured: string | undefined): string {
+  return configured ?? storedWebhookSecret(db);
+}

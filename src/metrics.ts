@@ -1,0 +1,106 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics, on a registry of their own (no global state): one set per app.
+ * `pending` reads the database at scrape time through `pendingSummary`.
+ */
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export type MetricsOptions = {
+  /** Pending callbacks and the creation time of the oldest, read at scrape time. */
+  pendingSummary: () => { count: number; oldestCreatedAt: number | null };
+  now: () => number;
+  /** Default process metrics (CPU, memory, event loop); off in most tests. */
+  processMetrics?: boolean;
+};
+
+export function createMetrics({ pendingSummary, now, processMetrics = true }: MetricsOptions) {
+  const registry = new Registry();
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'chargegate_' });
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: 'chargegate_http_requests_total',
+      help: 'HTTP requests answered, by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'chargegate_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    requestsCreated: new Counter({
+      name: 'chargegate_requests_created_total',
+      help: 'Charging session requests committed (idempotent replays not counted)',
+      registers,
+    }),
+    decisions: new Counter({
+      name: 'chargegate_decisions_total',
+      help: 'Decisions made, by status and source',
+      labelNames: ['status', 'source'] as const,
+      registers,
+    }),
+    callbackAttempts: new Counter({
+      name: 'chargegate_callback_attempts_total',
+      help: 'Callback attempts, by outcome: 2xx, 3xx, 4xx, 5xx, timeout, network, refused, error',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    callbacksFinished: new Counter({
+      name: 'chargegate_callbacks_finished_total',
+      help: 'Callbacks that reached a final state, by state (delivered or failed)',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: 'chargegate_ack_to_delivered_seconds',
+      help: 'Time from acknowledging a request to its callback being accepted',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300, 3600, 36000],
+      registers,
+    }),
+    claimBatchSize: new Histogram({
+      name: 'chargegate_worker_claim_batch_size',
+      help: 'Callbacks claimed per claim by the worker',
+      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    commitBatchSize: new Histogram({
+      name: 'chargegate_commit_batch_size',
+      help: 'Writes sharing one database commit (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+  };
+
+  new Gauge({
+    name: 'chargegate_callbacks_pending',
+    help: 'Callbacks waiting for delivery (in flight or scheduled)',
+    registers,
+    collect() {
+      this.set(pendingSummary().count);
+    },
+  });
+  new Gauge({
+    name: 'chargegate_callbacks_oldest_pending_age_seconds',
+    help: 'Age of the oldest request whose callback is still pending; 0 when none is',
+    registers,
+    collect() {
+      const oldest = pendingSummary().oldestCreatedAt;
+      this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
+    },
+  });
+
+  return metrics;
+}
+
+/** The outcome label of an attempt. */
+export function outcomeLabel(outcome: { kind: string; status?: number }): string {
+  if (outcome.status !== undefined) return `${Math.floor(outcome.status / 100)}xx`;
+  return outcome.kind;
+}

@@ -1,0 +1,96 @@
+import pRetry, { AbortError } from 'p-retry';
+import { type Dispatcher, request } from 'undici';
+import { z } from 'zod';
+import type { DriverQueries } from '../db/drivers.ts';
+import { type Decision, decideWithAcl } from '../domain/decision.ts';
+
+/** Where decisions come from: the built-in ACL, or a remote authorization service. */
+export type Authorizer = {
+  decide(stationId: string, driverId: string): Promise<Decision> | Decision;
+};
+
+export function createAclAuthorizer(drivers: DriverQueries, now: () => number): Authorizer {
+  return {
+    decide(stationId, driverId) {
+      const { driver, granted } = drivers.aclFacts(driverId, stationId);
+      return decideWithAcl(driver, granted, now());
+    },
+  };
+}
+
+const answerSchema = z.object({ status: z.enum(['allowed', 'not_allowed', 'invalid']) });
+
+class RetryableAnswer extends Error {}
+
+export type RemoteAuthorizerOptions = {
+  url: string;
+  timeoutMs: number;
+  dispatcher: Dispatcher;
+};
+
+/**
+ * `POST url` with `{ stationId, driverId }`; a valid answer is a 200 with `{ status }`.
+ * Network errors, timeouts and 5xx are retried until the deadline; an invalid answer, or no
+ * valid answer by the deadline, decides `unknown`.
+ */
+export function createRemoteAuthorizer({
+  url,
+  timeoutMs,
+  dispatcher,
+}: RemoteAuthorizerOptions): Authorizer {
+  const unknown = (reason: string): Decision => ({
+    status: 'unknown',
+    source: 'authorizer',
+    reason,
+  });
+
+  return {
+    async decide(stationId, driverId) {
+      const deadline = AbortSignal.timeout(timeoutMs);
+      try {
+        return await pRetry(
+          async () => {
+            const response = await request(url, {
+              method: 'POST',
+              dispatcher,
+              headers: { 'content-type': 'application/json', 'user-agent': 'chargegate' },
+              body: JSON.stringify({ stationId, driverId }),
+              signal: deadline,
+            });
+            const text = await response.body.text();
+            if (response.statusCode >= 500) {
+              throw new RetryableAnswer(`authorizer answered ${response.statusCode}`);
+            }
+            if (response.statusCode !== 200) {
+              throw new AbortError(`authorizer answered ${response.statusCode}`);
+            }
+            let json: unknown;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              throw new AbortError('authorizer answered with invalid JSON');
+            }
+            const answer = answerSchema.safeParse(json);
+            if (!answer.success) throw new AbortError('authorizer answered without a valid status');
+            return {
+              status: answer.data.status,
+              source: 'authorizer',
+              reason: 'authorizer answered',
+            } as Decision;
+          },
+          {
+            retries: Number.POSITIVE_INFINITY,
+            minTimeout: 50,
+            maxTimeout: 1_000,
+            factor: 2,
+            signal: deadline,
+          },
+        );
+      } catch (error) {
+        if (deadline.aborted)
+          return unknown(`no valid answer within AUTHORIZER_TIMEOUT_MS (${timeoutMs} ms)`);
+        return unknown((error as Error).message);
+      }
+    },
+  };
+}

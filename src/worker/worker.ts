@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RequestRow } from '../db/requests.ts';
+import { maskDriverId } from '../log-redaction.ts';
+import { type ProcessDeps, processCallback } from './process-callback.ts';
+
+/**
+ * The callback worker: `while (!stopping) { claim due work → handle it → sleep }`.
+ * It sleeps until the next callback is due, a poll interval passes (the backstop that finds
+ * expired leases and other processes' work), `wake()` is called (a request was committed here),
+ * or a slot frees up. Errors are caught inside the loop, which then waits a poll interval, so
+ * it never spins on a failing database.
+ */
+
+export type Worker = {
+  start(): void;
+  /** Wakes the loop: callbacks became due in this process. */
+  wake(): void;
+  /**
+   * Stops claiming, lets attempts in flight finish for up to `graceMs`, aborts the rest and
+   * releases their claims so another process (or the next start) sends them. Idempotent.
+   */
+  stop(graceMs: number): Promise<void>;
+  readonly running: boolean;
+  readonly inFlight: number;
+};
+
+export type WorkerDeps = Omit<ProcessDeps, 'owner'> & {
+  concurrency: number;
+  pollIntervalMs: number;
+};
+
+export function newWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+export function createWorker(deps: WorkerDeps): Worker {
+  const owner = newWorkerId();
+  const processDeps: ProcessDeps = { ...deps, owner };
+  const { requests, log, concurrency, pollIntervalMs } = deps;
+
+  const inFlight = new Set<Promise<void>>();
+  const abort = new AbortController();
+  let running = false;
+  let stopping = false;
+  let woken = false;
+  let wakeSleeper: (() => void) | undefined;
+  let loopDone: Promise<void> = Promise.resolve();
+  let stopped: Promise<void> | undefined;
+
+  function wake(): void {
+    woken = true;
+    wakeSleeper?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (woken || stopping) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        wakeSleeper = undefined;
+        woken = false;
+        resolve();
+      }
+      wakeSleeper = done;
+    });
+  }
+
+  async function handle(row: RequestRow): Promise<void> {
+    try {
+      await processCallback(processDeps, row, abort.signal);
+    } catch (error) {
+      if (abort.signal.aborted) return; // released by stop()
+      log.error(
+        { err: error, requestId: row.id, driverId: maskDriverId(row.driverId) },
+        'callback handling failed; it is retried when its claim is released or expires',
+      );
+      try {
+        requests.release(row.id, owner);
+      } catch {}
+    }
+  }
+
+  function track(row: RequestRow): void {
+    const job = handle(row).finally(() => {
+      inFlight.delete(job);
+      wake();
+    });
+    inFlight.add(job);
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        const capacity = concurrency - inFlight.size;
+        let delay = pollIntervalMs;
+        if (capacity > 0) {
+          const now = deps.now();
+          const rows = requests.claimDue(owner, now, now + deps.leaseMs, capacity);
+          deps.metrics?.claimBatchSize.observe(rows.length);
+          for (const row of rows) track(row);
+          if (rows.length === capacity) {
+            // There may be more due work: claim again once a slot frees (track wakes us).
+            woken = false;
+          } else {
+            const next = requests.nextDueAfter(now);
+            if (next !== null) delay = Math.min(delay, next - now);
+          }
+        }
+        await sleep(delay);
+      } catch (error) {
+        log.error({ err: error }, 'worker loop failed; trying again after the poll interval');
+        woken = false;
+        await sleep(pollIntervalMs);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running || stopping) return;
+      running = true;
+      loopDone = loop();
+    },
+    wake,
+    stop(graceMs) {
+      stopped ??= (async () => {
+        stopping = true;
+        wake();
+        await loopDone;
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+        await Promise.race([Promise.allSettled([...inFlight]), grace]);
+        if (inFlight.size > 0) {
+          log.warn({ inFlight: inFlight.size }, 'aborting callback attempts still in flight');
+          abort.abort(new Error('worker stopping'));
+          await Promise.allSettled([...inFlight]);
+        }
+        // Whatever is still claimed was not finished here: give it back.
+        await deps.groupCommit.flush();
+        const released = requests.releaseAll(owner);
+        if (released > 0) log.info({ released }, 'released unfinished claims');
+        running = false;
+      })();
+      return stopped;
+    },
+    get running() {
+      return running && !stopping;
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+  };
+}
