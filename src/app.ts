@@ -49,6 +49,9 @@ export async function buildApp({
     return503OnClosing: true,
   });
 
+  // JSON is the only body the API takes; anything else answers 415.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const log = pino({ level: config.logLevel, base: { service: 'chargegate' } });
+  const log = pino({ level: config.logLevel, name: 'chargegate' });
   const db = openDatabase({ path: config.databasePath, sync: config.databaseSync });
   try {
     migrateDatabase(db);

@@ -3,7 +3,10 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 
-/** `GET /openapi.json` and the interactive reference at `/docs`, served locally (no CDN). */
+/**
+ * `GET /openapi.json` and the interactive reference at `/docs` (Swagger UI, whose assets are
+ * served from the package, no CDN; it reads the same document at `/docs/json`).
+ */
 export async function registerDocs(app: FastifyInstance, document: OpenAPIObject): Promise<void> {
   const json = JSON.stringify(document);
   app.get('/openapi.json', { logLevel: 'warn' }, (_request, reply) =>
@@ -15,7 +18,7 @@ export async function registerDocs(app: FastifyInstance, document: OpenAPIObject
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { url: '/openapi.json', deepLinking: true, tryItOutEnabled: true },
+    uiConfig: { deepLinking: true, tryItOutEnabled: true },
     logLevel: 'warn',
   });
 }

@@ -39,8 +39,8 @@ function resolve(caller: Caller, procedurePath: string): Call {
 function inputOf(request: FastifyRequest, acceptsBody: boolean): Record<string, unknown> {
   const params = request.params as Record<string, string>;
   const source = acceptsBody ? request.body : request.query;
-  if (source === undefined || source === null) return { ...params };
-  if (typeof source !== 'object' || Array.isArray(source)) {
+  if (source === undefined) return { ...params };
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'the request body must be a JSON object' });
   }
   return { ...(source as Record<string, unknown>), ...params };

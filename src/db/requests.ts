@@ -194,6 +194,16 @@ export function createRequestQueries(db: Database) {
       release.run({ id, owner });
     },
 
+    /** The owners of claims that have not expired at `now`. */
+    claimOwners(now: number): string[] {
+      return db
+        .selectDistinct({ owner: requests.lockedBy })
+        .from(requests)
+        .where(and(eq(requests.callbackState, 'pending'), gt(requests.lockedUntil, now)))
+        .all()
+        .flatMap((row) => (row.owner === null ? [] : [row.owner]));
+    },
+
     /** Gives back every claim `owner` still holds. */
     releaseAll(owner: string): number {
       return db

@@ -16,6 +16,9 @@ const requiredString = (field: string) =>
       issue.input === undefined ? `${field} is required` : `${field} must be a string`,
   });
 
+/** Length checks would otherwise also run on arrays, adding a second issue to a type error. */
+const onStrings = { when: (payload: { value: unknown }) => typeof payload.value === 'string' };
+
 /** A UUID in canonical 8-4-4-4-12 hex form, any version, either case. */
 export const uuidField = (field: string) =>
   requiredString(field)
@@ -27,8 +30,8 @@ export const stationIdSchema = uuidField('stationId').meta({
 });
 
 export const driverIdSchema = requiredString('driverId')
-  .min(20, 'driverId must be at least 20 characters long')
-  .max(80, 'driverId must be at most 80 characters long')
+  .min(20, { message: 'driverId must be at least 20 characters long', ...onStrings })
+  .max(80, { message: 'driverId must be at most 80 characters long', ...onStrings })
   .regex(UNRESERVED, "driverId may only contain A-Z, a-z, 0-9, '-', '.', '_' and '~'")
   .meta({
     description: 'The driver: 20 to 80 characters from A-Z a-z 0-9 - . _ ~',
@@ -36,10 +39,10 @@ export const driverIdSchema = requiredString('driverId')
   });
 
 export const callbackUrlSchema = requiredString('callbackUrl')
-  .max(
-    CALLBACK_URL_MAX_LENGTH,
-    `callbackUrl must be at most ${CALLBACK_URL_MAX_LENGTH} characters long`,
-  )
+  .max(CALLBACK_URL_MAX_LENGTH, {
+    message: `callbackUrl must be at most ${CALLBACK_URL_MAX_LENGTH} characters long`,
+    ...onStrings,
+  })
   .superRefine((text, ctx) => {
     const problem = callbackUrlProblem(text);
     if (problem) ctx.addIssue({ code: 'custom', message: `callbackUrl ${problem}` });
@@ -60,8 +63,10 @@ function hasSpaceOrControl(text: string): boolean {
 
 /** Says what is wrong with a callback URL, or undefined when it is acceptable. */
 export function callbackUrlProblem(text: string): string | undefined {
-  if (!/^https?:\/\//i.test(text))
+  if (!/^https?:\/\//i.test(text)) {
     return 'must be an absolute URL starting with http:// or https://';
+  }
+  if (/^https?:\/\/[/\\?#]/i.test(text)) return 'must name a host';
   if (hasSpaceOrControl(text)) return 'must not contain spaces or control characters';
   let url: URL;
   try {

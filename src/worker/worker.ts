@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { RequestRow } from '../db/requests.ts';
 import { maskDriverId } from '../log-redaction.ts';
@@ -32,6 +33,32 @@ export type WorkerDeps = Omit<ProcessDeps, 'owner'> & {
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    // A killed process whose parent is gone too can linger as a zombie until it is reaped.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  } catch {}
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a claim's owner is known to be gone: a process on this host that no longer runs, or an
+ * earlier process with our own pid (a container restarted as pid 1). Claims of anyone else are
+ * left to expire.
+ */
+export function isDeadLocalOwner(owner: string, self: string): boolean {
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (owner === self || host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  return pid === process.pid || !isAlive(pid);
 }
 
 export function createWorker(deps: WorkerDeps): Worker {
@@ -124,6 +151,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     start() {
       if (running || stopping) return;
       running = true;
+      // Work a killed process on this machine had claimed is due now, not when its lease ends.
+      for (const stale of requests
+        .claimOwners(deps.now())
+        .filter((o) => isDeadLocalOwner(o, owner))) {
+        const released = requests.releaseAll(stale);
+        log.info({ owner: stale, released }, 'released the claims of a process that is gone');
+      }
       loopDone = loop();
     },
     wake,

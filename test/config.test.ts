@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has the contract defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databasePath: './data/chargegate.db',
+      databaseSync: 'full',
+      logLevel: 'info',
+      authorizerUrl: undefined,
+      authorizerTimeoutMs: 5_000,
+      webhookSecret: undefined,
+      callbackTimeoutMs: 15_000,
+      callbackRetrySchedule: [
+        5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+      ],
+      callbackAllowedCidrs: [],
+      adminToken: undefined,
+      workerConcurrency: 64,
+      retentionDays: 30,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_SYNC: '' })).toMatchObject({
+      port: 3000,
+      databaseSync: 'full',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      DATABASE_PATH: '/tmp/x.db',
+      DATABASE_SYNC: 'normal',
+      LOG_LEVEL: 'debug',
+      AUTHORIZER_URL: 'https://auth.example.com/decide',
+      AUTHORIZER_TIMEOUT_MS: '750',
+      WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
+      CALLBACK_TIMEOUT_MS: '1000',
+      CALLBACK_RETRY_SCHEDULE: '1s,2m',
+      CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
+      ADMIN_TOKEN: 'secret-token',
+      WORKER_CONCURRENCY: '8',
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      host: '0.0.0.0',
+      databaseSync: 'normal',
+      authorizerUrl: 'https://auth.example.com/decide',
+      authorizerTimeoutMs: 750,
+      callbackTimeoutMs: 1000,
+      callbackRetrySchedule: [1_000, 120_000],
+      adminToken: 'secret-token',
+      workerConcurrency: 8,
+    });
+    expect(config.callbackAllowedCidrs).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'PORT',
+      'abc',
+      /^invalid configuration: PORT must be a whole number from 0 to 65535 \(got "abc"\)$/,
+    ],
+    ['PORT', '70000', /PORT must be at most 65535/],
+    ['DATABASE_SYNC', 'off', /DATABASE_SYNC must be "full" or "normal"/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of fatal/],
+    ['AUTHORIZER_URL', 'not a url', /AUTHORIZER_URL must be an absolute http or https URL/],
+    ['AUTHORIZER_TIMEOUT_MS', '0', /AUTHORIZER_TIMEOUT_MS must be at least 1/],
+    ['CALLBACK_TIMEOUT_MS', '120000', /CALLBACK_TIMEOUT_MS must be at most 50000/],
+    ['CALLBACK_RETRY_SCHEDULE', '5s,soon', /CALLBACK_RETRY_SCHEDULE "soon" is not a duration/],
+    [
+      'CALLBACK_ALLOWED_CIDRS',
+      '127.0.0.1',
+      /CALLBACK_ALLOWED_CIDRS "127.0.0.1" is not a CIDR range/,
+    ],
+    ['WORKER_CONCURRENCY', '0', /WORKER_CONCURRENCY must be at least 1/],
+    ['WEBHOOK_SECRET', 'whsec_c2hvcnQ=', /WEBHOOK_SECRET must encode 24 to 64 bytes/],
+  ])('names %s when it is %j', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('never repeats a secret in its message', () => {
+    const secret = 'whsec_dG9vLXNob3J0LXNlY3JldA==';
+    expect(() => loadConfig({ WEBHOOK_SECRET: secret })).toThrow(ConfigError);
+    try {
+      loadConfig({ WEBHOOK_SECRET: secret });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(secret);
+      expect((error as Error).message).toContain('WEBHOOK_SECRET');
+    }
+  });
+
+  it('names every bad variable in one message', () => {
+    expect(() => loadConfig({ PORT: 'x', WORKER_CONCURRENCY: 'y' })).toThrow(
+      /PORT .*; WORKER_CONCURRENCY /,
+    );
+  });
+});

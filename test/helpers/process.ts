@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_TOKEN } from './config.ts';
+import { waitFor } from './wait.ts';
+
+/** The real service, started as a user starts it: `npm start`, in its own process group. */
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+export type RunningService = {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+  /** SIGKILL to the whole process group: npm, the shell and node. */
+  kill9(): Promise<number | string>;
+  signal(name: NodeJS.Signals): void;
+};
+
+export function tempDir(prefix = 'chargegate-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startService(
+  env: Record<string, string>,
+  { ready = true } = {},
+): Promise<RunningService> {
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: ROOT,
+    detached: true,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ADMIN_TOKEN,
+      CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8',
+      DATABASE_SYNC: 'full',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  const running: RunningService = {
+    url: '',
+    child,
+    output: () => output,
+    exited,
+    async kill9() {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {}
+      return exited;
+    },
+    signal(name) {
+      // Signal node itself, as a process manager would (npm would forward it too).
+      const node = /"pid":(\d+)/.exec(output)?.[1];
+      process.kill(node ? Number(node) : (child.pid as number), name);
+    },
+  };
+  if (!ready) return running;
+  const url = await waitFor(
+    () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1],
+    { timeoutMs: 30_000, what: `the service to listen; output so far:\n${output}` },
+  ).catch(async (error) => {
+    await running.kill9();
+    throw new Error(`${(error as Error).message}\n${output}`);
+  });
+  running.url = url;
+  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: 10_000,
+    what: 'readyz',
+  });
+  return running;
+}
