@@ -47,6 +47,8 @@ export type ChargegateDeps = {
   processMetrics?: boolean;
   /** Set once migrations have been applied. */
   migrated?: () => boolean;
+  /** Whether this process runs the worker; readiness waits for it only then. */
+  runsWorker?: boolean;
 };
 
 export async function createChargegate({
@@ -57,6 +59,7 @@ export async function createChargegate({
   random = Math.random,
   processMetrics = true,
   migrated = () => true,
+  runsWorker = true,
 }: ChargegateDeps): Promise<Chargegate> {
   const requests = createRequestQueries(db);
   const idempotencyKeys = createIdempotencyKeyQueries(db);
@@ -142,7 +145,7 @@ export async function createChargegate({
     readiness: () => ({
       database: isDatabaseOpen(db),
       migrations: migrated(),
-      worker: worker.running,
+      worker: runsWorker ? worker.running : true,
     }),
   });
 

@@ -1,0 +1,98 @@
+import pino from 'pino';
+import { createChargegate } from './chargegate.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { MigrationError, migrateDatabase, openDatabase } from './db/database.ts';
+
+/**
+ * Running chargegate as a process: the only code that reads the environment, listens, starts the
+ * worker and handles signals. Shutdown runs in one order: stop taking requests and let those in
+ * flight finish; stop the worker (attempts in flight finish, bounded; unfinished claims are
+ * released); commit what is queued; close the database; exit 0. A second signal exits at once.
+ */
+
+export type ServeOptions = {
+  /** Serve HTTP (the API, health, metrics). */
+  http: boolean;
+  /** Run the callback worker and retention. */
+  worker: boolean;
+};
+
+export async function serve({ http, worker: runWorker }: ServeOptions): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`chargegate: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
+
+  const log = pino({ level: config.logLevel, name: 'chargegate' });
+  const db = openDatabase({ path: config.databasePath, sync: config.databaseSync });
+  try {
+    migrateDatabase(db);
+  } catch (error) {
+    if (error instanceof MigrationError) {
+      log.fatal({ err: error.cause }, error.message);
+      console.error(`chargegate: ${error.message}`);
+      db.$client.close();
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const chargegate = await createChargegate({ config, db, log, runsWorker: runWorker });
+  const { app, worker, retention } = chargegate;
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(
+      () => {
+        log.error('shutdown took too long: exiting');
+        process.exit(1);
+      },
+      config.shutdownTimeoutMs + config.callbackTimeoutMs + 5_000,
+    );
+    force.unref();
+    try {
+      await app.close();
+      retention.stop();
+      await worker.stop(config.shutdownTimeoutMs);
+      await chargegate.groupCommit.flush();
+      await chargegate.closeDispatchers();
+      db.$client.close();
+      log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  if (http) await app.listen({ port: config.port, host: config.host });
+  if (runWorker) {
+    worker.start();
+    retention.start();
+  }
+  log.info(
+    {
+      http: http ? 'on' : 'off',
+      worker: runWorker ? 'on' : 'off',
+      database: config.databasePath,
+      sync: config.databaseSync,
+      authorizer: config.authorizerUrl ? 'remote' : 'built-in ACL',
+      adminProcedures: config.adminToken ? 'enabled' : 'disabled (no ADMIN_TOKEN)',
+    },
+    'chargegate ready',
+  );
+}
