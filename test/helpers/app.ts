@@ -24,6 +24,7 @@ export async function buildService(
     now?: () => number;
     random?: () => number;
     log?: Logger;
+    processMetrics?: boolean;
   } = {},
 ): Promise<TestService> {
   const config = testConfig(options.env);
@@ -34,7 +35,7 @@ export async function buildService(
     log: options.log ?? pino({ level: 'silent' }),
     now: options.now,
     random: options.random,
-    processMetrics: false,
+    processMetrics: options.processMetrics ?? false,
   });
   let closed = false;
   return {

@@ -10,11 +10,7 @@ export type Received = {
   body: string;
   at: number;
 };
-export type Respond = (
-  received: Received,
-  index: number,
-  response: ServerResponse,
-) => void | Promise<void>;
+export type Respond = (received: Received, index: number, response: ServerResponse) => unknown;
 
 export type Receiver = {
   url: string;

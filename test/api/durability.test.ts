@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { buildService, migratedDatabase, validRequest } from '../helpers/app.ts';
+import { tempDir } from '../helpers/process.ts';
+
+const post = (service: Awaited<ReturnType<typeof buildService>>, body: unknown) =>
+  service.app.inject({
+    method: 'POST',
+    url: '/api/charging-session-requests',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
+
+describe('durability', () => {
+  it('finds a request again after the app restarts on the same file', async () => {
+    const path = `${tempDir()}/cg.db`;
+    const first = await buildService({ db: migratedDatabase(path) });
+    const { requestId } = (await post(first, validRequest())).json();
+    await first.close();
+    first.db.$client.close();
+
+    const second = await buildService({ db: migratedDatabase(path) });
+    const response = await second.app.inject({
+      method: 'GET',
+      url: `/api/charging-session-requests/${requestId}`,
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      requestId,
+      ...validRequest(),
+      callback: { state: 'pending' },
+    });
+    await second.close();
+    second.db.$client.close();
+  });
+
+  it('acknowledges exactly the requests it stored when a batch commit fails', async () => {
+    const service = await buildService();
+    service.db.$client.exec(`
+      CREATE TRIGGER poison BEFORE INSERT ON charging_session_requests
+      WHEN NEW.driver_id = 'POISON-0000000000000001'
+      BEGIN SELECT RAISE(ABORT, 'poisoned'); END;
+    `);
+    const bodies = Array.from({ length: 30 }, (_, i) =>
+      validRequest(
+        i === 15
+          ? { driverId: 'POISON-0000000000000001' }
+          : { driverId: `DRIVER-${String(i).padStart(14, '0')}` },
+      ),
+    );
+    const responses = await Promise.all(bodies.map((body) => post(service, body)));
+    const acknowledged = responses
+      .filter((r) => r.statusCode === 200)
+      .map((r) => r.json().requestId as string);
+    const stored = service.db.$client
+      .prepare('select id from charging_session_requests')
+      .pluck()
+      .all() as string[];
+    expect(responses[15]?.statusCode).toBe(500);
+    expect(responses.every((r) => r.statusCode === 200 || r.statusCode === 500)).toBe(true);
+    expect([...stored].sort()).toEqual([...acknowledged].sort());
+    // Requests that shared the poisoned batch were refused too, not silently dropped.
+    expect(responses.filter((r) => r.statusCode === 500).length).toBeGreaterThan(1);
+    await service.close();
+  });
+});
+
+describe('readiness', () => {
+  it('answers 503 until the worker runs, then 200; /healthz answers 200 throughout', async () => {
+    const service = await buildService();
+    expect((await service.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const before = await service.app.inject({ method: 'GET', url: '/readyz' });
+    expect(before.statusCode).toBe(503);
+    expect(before.json()).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'not ready: worker',
+    });
+    service.worker.start();
+    const after = await service.app.inject({ method: 'GET', url: '/readyz' });
+    expect(after.statusCode).toBe(200);
+    expect(after.json()).toEqual({
+      status: 'ready',
+      checks: { database: true, migrations: true, worker: true },
+    });
+    await service.worker.stop(100);
+    expect((await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    await service.close();
+  });
+
+  it('answers 503 once the database is closed', async () => {
+    const service = await buildService();
+    service.worker.start();
+    await service.worker.stop(100);
+    service.worker.start(); // a stopped worker does not start again
+    service.db.$client.close();
+    const response = await service.app.inject({ method: 'GET', url: '/readyz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().checks.database).toBe(false);
+    await service.app.close();
+  });
+});
