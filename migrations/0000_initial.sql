@@ -62,7 +62,7 @@ CREATE TABLE `charging_session_requests` (
 	CONSTRAINT "requests_pending_has_next_check" CHECK(("charging_session_requests"."callback_state" = 'pending') = ("charging_session_requests"."next_attempt_at" is not null))
 );
 --> statement-breakpoint
-CREATE INDEX `requests_due_idx` ON `charging_session_requests` (`next_attempt_at`) WHERE "charging_session_requests"."callback_state" = 'pending';--> statement-breakpoint
+CREATE INDEX `requests_due_idx` ON `charging_session_requests` (`callback_state`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `requests_state_created_idx` ON `charging_session_requests` (`callback_state`,`created_at`,`id`);--> statement-breakpoint
 CREATE INDEX `requests_created_idx` ON `charging_session_requests` (`created_at`,`id`);--> statement-breakpoint
 CREATE TABLE `settings` (

@@ -23,6 +23,8 @@ export type AppDeps = {
   metrics: Metrics;
   /** When set, `GET /metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Called for every incoming request (load monitoring). */
+  onRequest?: () => void;
 };
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -35,6 +37,7 @@ export async function buildApp({
   version,
   metrics,
   metricsToken,
+  onRequest,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -52,8 +55,10 @@ export async function buildApp({
   // JSON is the only body the API takes; anything else answers 415.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    onRequest?.();
+    done();
   });
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.logLevel === 'warn' && reply.statusCode < 400) return;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import type { Services } from './api/context.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
@@ -13,6 +13,7 @@ import { createIntake } from './db/request-intake.ts';
 import { createRequestQueries } from './db/requests.ts';
 import { resolveWebhookSecret } from './db/settings.ts';
 import { webhookSecretKey } from './domain/webhook-secret.ts';
+import { createLoadMonitor } from './load-monitor.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { VERSION } from './version.ts';
 import { createAddressPolicy } from './worker/address-policy.ts';
@@ -33,8 +34,8 @@ export type Chargegate = {
   services: Services;
   metrics: Metrics;
   groupCommit: GroupCommit;
-  /** Closes the HTTP dispatchers (after the worker has stopped). */
-  closeDispatchers(): Promise<void>;
+  /** Closes the HTTP dispatchers and timers (after the worker has stopped). */
+  closeResources(): Promise<void>;
 };
 
 export type ChargegateDeps = {
@@ -49,6 +50,8 @@ export type ChargegateDeps = {
   migrated?: () => boolean;
   /** Whether this process runs the worker; readiness waits for it only then. */
   runsWorker?: boolean;
+  /** Replaces the load monitor's verdict (tests). */
+  underPressure?: () => boolean;
 };
 
 export async function createChargegate({
@@ -60,11 +63,13 @@ export async function createChargegate({
   processMetrics = true,
   migrated = () => true,
   runsWorker = true,
+  underPressure,
 }: ChargegateDeps): Promise<Chargegate> {
   const requests = createRequestQueries(db);
   const idempotencyKeys = createIdempotencyKeyQueries(db);
   const drivers = createDriverQueries(db);
   const metrics = createMetrics({ pendingSummary: requests.pendingSummary, now, processMetrics });
+  const loadMonitor = createLoadMonitor();
   const groupCommit = createGroupCommit({
     db,
     onBatch: (size) => metrics.commitBatchSize.observe(size),
@@ -80,7 +85,7 @@ export async function createChargegate({
         `callback refused: ${error.message}`,
       ),
   });
-  const authorizerDispatcher: Dispatcher | undefined = config.authorizerUrl
+  const authorizerDispatcher: Agent | undefined = config.authorizerUrl
     ? new Agent({ keepAliveTimeout: 4_000, connections: config.workerConcurrency })
     : undefined;
   const authorizer =
@@ -108,6 +113,7 @@ export async function createChargegate({
     metrics,
     concurrency: config.workerConcurrency,
     pollIntervalMs: config.workerPollIntervalMs,
+    underPressure: underPressure ?? loadMonitor.underPressure,
   });
   const retention = createRetention({
     requests,
@@ -142,6 +148,7 @@ export async function createChargegate({
     version: VERSION,
     metrics,
     metricsToken: config.metricsToken,
+    onRequest: loadMonitor.requestStarted,
     readiness: () => ({
       database: isDatabaseOpen(db),
       migrations: migrated(),
@@ -156,8 +163,11 @@ export async function createChargegate({
     services,
     metrics,
     groupCommit,
-    async closeDispatchers() {
-      await Promise.all([callbackDispatcher.close(), authorizerDispatcher?.close()]);
+    async closeResources() {
+      loadMonitor.stop();
+      const close = (dispatcher: Agent | undefined) =>
+        dispatcher && !dispatcher.destroyed ? dispatcher.close() : undefined;
+      await Promise.all([close(callbackDispatcher), close(authorizerDispatcher)]);
     },
   };
 }

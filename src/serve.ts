@@ -29,7 +29,14 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     throw error;
   }
 
-  const log = pino({ level: config.logLevel, name: 'chargegate' });
+  // Asynchronous writes: a log line never blocks a request; lines written while a write is in
+  // flight are coalesced. Flushed on every orderly exit.
+  const destination = pino.destination({ dest: 1, sync: false });
+  const log = pino({ level: config.logLevel, name: 'chargegate' }, destination);
+  const exit = (code: number): never => {
+    destination.flushSync();
+    process.exit(code);
+  };
   const db = openDatabase({ path: config.databasePath, sync: config.databaseSync });
   try {
     migrateDatabase(db);
@@ -38,7 +45,7 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
       log.fatal({ err: error.cause }, error.message);
       console.error(`chargegate: ${error.message}`);
       db.$client.close();
-      process.exit(1);
+      exit(1);
     }
     throw error;
   }
@@ -50,14 +57,14 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
   const shutdown = async (signal: string) => {
     if (shuttingDown) {
       log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exit(1);
     }
     shuttingDown = true;
     log.info({ signal }, 'shutting down');
     const force = setTimeout(
       () => {
         log.error('shutdown took too long: exiting');
-        process.exit(1);
+        exit(1);
       },
       config.shutdownTimeoutMs + config.callbackTimeoutMs + 5_000,
     );
@@ -67,15 +74,23 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
       retention.stop();
       await worker.stop(config.shutdownTimeoutMs);
       await chargegate.groupCommit.flush();
-      await chargegate.closeDispatchers();
+      await chargegate.closeResources();
       db.$client.close();
       log.info('stopped');
-      process.exit(0);
+      exit(0);
     } catch (error) {
       log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
+      exit(1);
     }
   };
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception');
+    exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.fatal({ err: reason }, 'unhandled rejection');
+    exit(1);
+  });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

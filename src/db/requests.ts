@@ -139,12 +139,35 @@ export function createRequestQueries(db: Database) {
 
     /**
      * Claims up to `limit` due callbacks for `owner` until `lockedUntil`, oldest due first.
-     * Runs in an IMMEDIATE transaction so that two processes never claim the same row.
+     * Runs in an IMMEDIATE transaction so that two processes never claim the same row. When
+     * `decide` is given, rows without a decision get one in the same transaction (one commit
+     * instead of two for the built-in ACL, whose decisions need no I/O).
      */
-    claimDue(owner: string, now: number, lockedUntil: number, limit: number): RequestRow[] {
-      return db.transaction(() => claim.all({ owner, now, lockedUntil, limit }), {
-        behavior: 'immediate',
-      });
+    claimDue(
+      owner: string,
+      now: number,
+      lockedUntil: number,
+      limit: number,
+      decide?: (row: RequestRow) => Decision,
+    ): RequestRow[] {
+      return db.transaction(
+        () => {
+          const rows = claim.all({ owner, now, lockedUntil, limit });
+          if (decide) {
+            for (const row of rows) {
+              if (row.decisionStatus !== null) continue;
+              const decision = decide(row);
+              saveDecision.run({ id: row.id, owner, ...decision, decidedAt: now, lockedUntil });
+              row.decisionStatus = decision.status;
+              row.decisionSource = decision.source;
+              row.decisionReason = decision.reason;
+              row.decidedAt = now;
+            }
+          }
+          return rows;
+        },
+        { behavior: 'immediate' },
+      );
     },
 
     /**

@@ -41,7 +41,7 @@ export const requests = sqliteTable(
     lockedUntil: integer('locked_until'),
   },
   (t) => [
-    index('requests_due_idx').on(t.nextAttemptAt).where(sql`${t.callbackState} = 'pending'`),
+    index('requests_due_idx').on(t.callbackState, t.nextAttemptAt),
     index('requests_state_created_idx').on(t.callbackState, t.createdAt, t.id),
     index('requests_created_idx').on(t.createdAt, t.id),
     check('requests_state_check', sql`${t.callbackState} in ('pending', 'delivered', 'failed')`),

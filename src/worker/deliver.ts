@@ -1,4 +1,4 @@
-import pRetry, { AbortError } from 'p-retry';
+import pRetry from 'p-retry';
 import { type Dispatcher, request } from 'undici';
 import type { AttemptOutcome } from '../domain/attempt.ts';
 import { parseRetryAfter } from '../domain/retry-schedule.ts';
@@ -21,8 +21,6 @@ export type DeliveryRequest = {
   headers: Record<string, string>;
   timeoutMs: number;
   now: number;
-  /** Aborts the attempt early (shutdown). */
-  signal?: AbortSignal;
 };
 
 const errorCode = (error: unknown): string | undefined => {
@@ -65,52 +63,62 @@ function describe(error: unknown, timeoutMs: number): AttemptOutcome {
   return { kind: 'network', error: code ? `${code}: ${message}` : message };
 }
 
+async function sendOnce(
+  dispatcher: Dispatcher,
+  delivery: DeliveryRequest,
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
+  const response = await request(delivery.url, {
+    method: 'POST',
+    dispatcher,
+    headers: delivery.headers,
+    body: delivery.body,
+    signal,
+    headersTimeout: delivery.timeoutMs,
+    bodyTimeout: delivery.timeoutMs,
+  });
+  const responseBody = await readHead(response.body);
+  const status = response.statusCode;
+  if (status >= 200 && status < 300) return { kind: 'delivered', status, responseBody };
+  const retryAfter = response.headers['retry-after'];
+  return {
+    kind: 'http_error',
+    status,
+    responseBody,
+    retryAfterMs:
+      status === 429 || status === 503
+        ? parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, delivery.now)
+        : undefined,
+  };
+}
+
+const isReset = (error: unknown) => RESET_CODES.has(errorCode(error) ?? '');
+
+/**
+ * One attempt, bounded by `timeoutMs` in total. The common case costs one request; only a reset
+ * connection (typically a kept-alive socket the receiver closed just then) brings in p-retry for
+ * a couple of immediate retries inside the same time limit.
+ */
 export async function deliver(
   dispatcher: Dispatcher,
   delivery: DeliveryRequest,
 ): Promise<AttemptOutcome> {
-  const timeout = AbortSignal.timeout(delivery.timeoutMs);
-  const signal = delivery.signal ? AbortSignal.any([timeout, delivery.signal]) : timeout;
+  const signal = AbortSignal.timeout(delivery.timeoutMs);
+  const send = () => sendOnce(dispatcher, delivery, signal);
   try {
-    return await pRetry(
-      async () => {
-        try {
-          const response = await request(delivery.url, {
-            method: 'POST',
-            dispatcher,
-            headers: delivery.headers,
-            body: delivery.body,
-            signal,
-            headersTimeout: delivery.timeoutMs,
-            bodyTimeout: delivery.timeoutMs,
-          });
-          const responseBody = await readHead(response.body);
-          const status = response.statusCode;
-          if (status >= 200 && status < 300)
-            return { kind: 'delivered', status, responseBody } as const;
-          const retryAfter = response.headers['retry-after'];
-          return {
-            kind: 'http_error',
-            status,
-            responseBody,
-            retryAfterMs:
-              status === 429 || status === 503
-                ? parseRetryAfter(
-                    Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-                    delivery.now,
-                  )
-                : undefined,
-          } as const;
-        } catch (error) {
-          const code = errorCode(error);
-          if (code !== undefined && RESET_CODES.has(code)) throw error;
-          throw new AbortError(error as Error);
-        }
-      },
-      { retries: 2, minTimeout: 20, maxTimeout: 200, signal },
-    );
+    try {
+      return await send();
+    } catch (error) {
+      if (!isReset(error)) throw error;
+      return await pRetry(send, {
+        retries: 2,
+        minTimeout: 20,
+        maxTimeout: 200,
+        signal,
+        shouldRetry: ({ error: next }) => isReset(next),
+      });
+    }
   } catch (error) {
-    if (delivery.signal?.aborted && !timeout.aborted) throw delivery.signal.reason;
     return describe(error, delivery.timeoutMs);
   }
 }

@@ -83,8 +83,9 @@ export async function processCallback(
     },
     timeoutMs: deps.callbackTimeoutMs,
     now: startedAt,
-    signal,
   });
+  // Stopped mid-attempt: the attempt is not recorded; the claim is released and it runs again.
+  signal.throwIfAborted();
   const finishedAt = deps.now();
   const step = nextStep(
     outcome,

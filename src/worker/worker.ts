@@ -29,7 +29,14 @@ export type Worker = {
 export type WorkerDeps = Omit<ProcessDeps, 'owner'> & {
   concurrency: number;
   pollIntervalMs: number;
+  /** True while HTTP traffic saturates the process: callbacks then take a small share. */
+  underPressure?: () => boolean;
 };
+
+/** Under pressure the worker keeps at most 1/PRESSURE_SHARE of its concurrency in flight… */
+export const PRESSURE_SHARE = 8;
+/** …and claims at most once per this many milliseconds, so deliveries go on, slower. */
+export const PRESSURE_PAUSE_MS = 20;
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -67,11 +74,20 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { requests, log, concurrency, pollIntervalMs } = deps;
 
   const inFlight = new Set<Promise<void>>();
+  const { decideNow } = deps.authorizer;
+  const decideOnClaim = decideNow
+    ? (row: RequestRow) => {
+        const decision = decideNow(row.stationId, row.driverId);
+        deps.metrics?.decisions.inc({ status: decision.status, source: decision.source });
+        return decision;
+      }
+    : undefined;
   const abort = new AbortController();
   let running = false;
   let stopping = false;
   let woken = false;
   let wakeSleeper: (() => void) | undefined;
+  let endPause: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
   let stopped: Promise<void> | undefined;
 
@@ -94,6 +110,19 @@ export function createWorker(deps: WorkerDeps): Worker {
         resolve();
       }
       wakeSleeper = done;
+    });
+  }
+
+  /** A pause that wake() does not cut short; stop() does. */
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        endPause = undefined;
+        resolve();
+      }
+      endPause = done;
     });
   }
 
@@ -123,13 +152,23 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function loop(): Promise<void> {
     while (!stopping) {
       try {
-        const capacity = concurrency - inFlight.size;
+        const pressed = deps.underPressure?.() ?? false;
+        const limit = pressed ? Math.max(1, Math.floor(concurrency / PRESSURE_SHARE)) : concurrency;
+        const capacity = limit - inFlight.size;
         let delay = pollIntervalMs;
         if (capacity > 0) {
           const now = deps.now();
-          const rows = requests.claimDue(owner, now, now + deps.leaseMs, capacity);
+          // Through the group commit: the claim shares its commit with the acknowledgements and
+          // attempt records of the same turn of the event loop.
+          const rows = await deps.groupCommit.run(() =>
+            requests.claimDue(owner, now, now + deps.leaseMs, capacity, decideOnClaim),
+          );
           deps.metrics?.claimBatchSize.observe(rows.length);
           for (const row of rows) track(row);
+          if (pressed) {
+            await pause(PRESSURE_PAUSE_MS);
+            continue;
+          }
           if (rows.length === capacity) {
             // There may be more due work: claim again once a slot frees (track wakes us).
             woken = false;
@@ -165,12 +204,15 @@ export function createWorker(deps: WorkerDeps): Worker {
       stopped ??= (async () => {
         stopping = true;
         wake();
+        endPause?.();
         await loopDone;
         const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
         await Promise.race([Promise.allSettled([...inFlight]), grace]);
         if (inFlight.size > 0) {
           log.warn({ inFlight: inFlight.size }, 'aborting callback attempts still in flight');
           abort.abort(new Error('worker stopping'));
+          // Ends every connection in flight at once; their attempts are not recorded.
+          await deps.dispatcher.destroy();
           await Promise.allSettled([...inFlight]);
         }
         // Whatever is still claimed was not finished here: give it back.

@@ -26,7 +26,7 @@ describe('POST /api/charging-session-requests', () => {
       status: 'acknowledged',
       message: 'Charging Session request received',
       requestId: expect.stringMatching(
-        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
       ),
     });
     expect(response.headers.location).toBe(`/api/charging-session-requests/${body.requestId}`);

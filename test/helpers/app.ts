@@ -25,6 +25,7 @@ export async function buildService(
     random?: () => number;
     log?: Logger;
     processMetrics?: boolean;
+    underPressure?: () => boolean;
   } = {},
 ): Promise<TestService> {
   const config = testConfig(options.env);
@@ -36,6 +37,7 @@ export async function buildService(
     now: options.now,
     random: options.random,
     processMetrics: options.processMetrics ?? false,
+    underPressure: options.underPressure,
   });
   let closed = false;
   return {
@@ -49,7 +51,7 @@ export async function buildService(
       chargegate.retention.stop();
       await chargegate.worker.stop(1_000);
       await chargegate.groupCommit.flush();
-      await chargegate.closeDispatchers();
+      await chargegate.closeResources();
       if (!options.db) db.$client.close();
     },
   };

@@ -57,6 +57,37 @@ describe('the worker', () => {
     expect(receiver.received).toHaveLength(12);
   });
 
+  it('under HTTP pressure keeps 1/8 of its concurrency in flight, and still delivers everything', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    receiver = await startReceiver((_r: Received, _i: number, response: ServerResponse) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        response.writeHead(204).end();
+      }, 20);
+    });
+    let pressed = true;
+    service = await buildService({
+      env: { WORKER_CONCURRENCY: '16' },
+      underPressure: () => pressed,
+    });
+    service.worker.start();
+    const target = service;
+    const ids = await Promise.all(
+      Array.from({ length: 12 }, () => submit(target, receiver?.url as string)),
+    );
+    await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
+    expect(peak).toBe(2);
+    pressed = false;
+    const more = await Promise.all(
+      Array.from({ length: 16 }, () => submit(target, receiver?.url as string)),
+    );
+    await waitFor(() => more.every((id) => row(target, id)?.callbackState === 'delivered'));
+    expect(peak).toBeGreaterThan(2);
+  });
+
   it('on stop, lets an attempt in flight finish and records it', async () => {
     receiver = await startReceiver((_r, _i, response) =>
       setTimeout(() => response.writeHead(200).end(), 300),

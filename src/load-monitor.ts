@@ -1,0 +1,37 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Whether the process is saturated by HTTP traffic: the event loop was busy for more than
+ * `threshold` of the last interval while requests kept arriving. The worker then defers callback
+ * work so that acknowledgements, which callers wait for, keep their latency; it catches up as
+ * soon as the burst ends. Sampled on a timer, so asking costs nothing.
+ */
+export type LoadMonitor = {
+  /** Call once per incoming HTTP request. */
+  requestStarted(): void;
+  underPressure(): boolean;
+  stop(): void;
+};
+
+export function createLoadMonitor({ threshold = 0.9, intervalMs = 100 } = {}): LoadMonitor {
+  let previous = performance.eventLoopUtilization();
+  let requests = 0;
+  let pressed = false;
+  const timer = setInterval(() => {
+    const current = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(current, previous);
+    previous = current;
+    pressed = utilization > threshold && requests > 0;
+    requests = 0;
+  }, intervalMs);
+  timer.unref();
+  return {
+    requestStarted() {
+      requests++;
+    },
+    underPressure: () => pressed,
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
