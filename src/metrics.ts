@@ -66,8 +66,8 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     }),
     claimBatchSize: new Histogram({
       name: 'chargegate_worker_claim_batch_size',
-      help: 'Callbacks claimed per claim by the worker',
-      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256],
+      help: 'Callbacks claimed at once by the worker (empty claims not counted)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
     commitBatchSize: new Histogram({

@@ -64,10 +64,15 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Math.max(0, date - now);
 }
 
-/** Formats milliseconds the way the schedule is written, for messages and logs. */
+/** Formats milliseconds for people, in the units of the schedule: `800ms`, `4.9s`, `5m`, `2.5h`. */
 export function formatDuration(ms: number): string {
-  if (ms % UNIT_MS.h === 0 && ms > 0) return `${ms / UNIT_MS.h}h`;
-  if (ms % UNIT_MS.m === 0 && ms > 0) return `${ms / UNIT_MS.m}m`;
-  if (ms % UNIT_MS.s === 0 && ms > 0) return `${ms / UNIT_MS.s}s`;
-  return `${ms}ms`;
+  const [amount, unit] =
+    ms >= UNIT_MS.h
+      ? [ms / UNIT_MS.h, 'h']
+      : ms >= UNIT_MS.m
+        ? [ms / UNIT_MS.m, 'm']
+        : ms >= UNIT_MS.s
+          ? [ms / UNIT_MS.s, 's']
+          : [ms, 'ms'];
+  return `${Number(amount.toFixed(unit === 'ms' ? 0 : 1))}${unit}`;
 }

@@ -60,7 +60,10 @@ function describe(error: unknown, timeoutMs: number): AttemptOutcome {
     return { kind: 'timeout', error: `no answer within CALLBACK_TIMEOUT_MS (${timeoutMs} ms)` };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'network', error: code ? `${code}: ${message}` : message };
+  return {
+    kind: 'network',
+    error: code && !message.includes(code) ? `${code}: ${message}` : message,
+  };
 }
 
 async function sendOnce(

@@ -163,7 +163,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           const rows = await deps.groupCommit.run(() =>
             requests.claimDue(owner, now, now + deps.leaseMs, capacity, decideOnClaim),
           );
-          deps.metrics?.claimBatchSize.observe(rows.length);
+          if (rows.length > 0) deps.metrics?.claimBatchSize.observe(rows.length);
           for (const row of rows) track(row);
           if (pressed) {
             await pause(PRESSURE_PAUSE_MS);

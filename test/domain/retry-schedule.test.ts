@@ -87,7 +87,10 @@ describe('formatDuration', () => {
     [5_000, '5s'],
     [300_000, '5m'],
     [7_200_000, '2h'],
-    [1_234, '1234ms'],
+    [1_234, '1.2s'],
+    [4_940, '4.9s'],
+    [999, '999ms'],
+    [9_000_000, '2.5h'],
     [0, '0ms'],
   ])('%i ms is %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
