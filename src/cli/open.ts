@@ -1,0 +1,45 @@
+import { type Config, loadConfig } from '../config.ts';
+import { type Database, migrateDatabase, openDatabase } from '../db/database.ts';
+import { CliError } from './errors.ts';
+import type { Output } from './progress.ts';
+
+/** What every command runs with; tests pass their own streams, environment and clock. */
+export type CliContext = {
+  env: Record<string, string | undefined>;
+  stdout: Output;
+  stderr: Output;
+  now: () => number;
+};
+
+/** The server's configuration, from the same variables. Throws a ConfigError on a bad value. */
+export function cliConfig(ctx: CliContext): Config {
+  return loadConfig(ctx.env);
+}
+
+/** Opens the database; a file that cannot be opened is a CliError naming the path. */
+export function openCliDatabase(config: Config): Database {
+  try {
+    return openDatabase({ path: config.databasePath, sync: config.databaseSync });
+  } catch (error) {
+    throw new CliError(
+      `cannot open the database at ${config.databasePath}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Runs `use` on the configured database, migrated first as the server would, and closes it
+ * afterwards whatever happens.
+ */
+export async function withDatabase<T>(
+  config: Config,
+  use: (db: Database) => T | Promise<T>,
+): Promise<T> {
+  const db = openCliDatabase(config);
+  try {
+    migrateDatabase(db);
+    return await use(db);
+  } finally {
+    db.$client.close();
+  }
+}

@@ -1,0 +1,20 @@
+import { resolveWebhookSecret } from '../db/settings.ts';
+import { type CliContext, cliConfig, withDatabase } from './open.ts';
+
+/**
+ * `chargegate secret show`: the webhook signing secret in force. Only the secret goes to stdout,
+ * so that it can be piped; where it comes from goes to stderr.
+ */
+export async function secretShowCommand(ctx: CliContext): Promise<void> {
+  const config = cliConfig(ctx);
+  if (config.webhookSecret !== undefined) {
+    ctx.stdout.write(`${config.webhookSecret}\n`);
+    ctx.stderr.write('from WEBHOOK_SECRET\n');
+    return;
+  }
+  const secret = await withDatabase(config, (db) => resolveWebhookSecret(db, undefined));
+  ctx.stdout.write(`${secret}\n`);
+  ctx.stderr.write(
+    `kept in the database at ${config.databasePath} (generated on first use; WEBHOOK_SECRET overrides it)\n`,
+  );
+}

@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { recoveryWindow } from '../../src/cli/callbacks-recover.ts';
+import { migrationSummary } from '../../src/cli/migrate.ts';
+import { createRequestQueries } from '../../src/db/requests.ts';
+import { requests } from '../../src/db/schema.ts';
+import { storedWebhookSecret } from '../../src/db/settings.ts';
+import { VERSION } from '../../src/version.ts';
+import { migratedDatabase } from '../helpers/app.ts';
+import { tempDir } from '../helpers/process.ts';
+import { runBinary, runInProcess, writeText } from './cli.ts';
+
+const databasePath = () => join(tempDir('chargegate-cli-'), 'cg.db');
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+describe('migrate', () => {
+  it('applies the migrations to a new database, then finds it up to date', async () => {
+    const path = databasePath();
+
+    const first = await runBinary(['migrate'], { DATABASE_PATH: path });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(
+      new RegExp(`^applied \\d+ migrations? to ${path}: 0000_initial(, \\w+)*\\n$`),
+    );
+    const db = new BetterSqlite3(path, { readonly: true });
+    const tables = db
+      .prepare("select name from sqlite_master where type = 'table'")
+      .pluck()
+      .all() as string[];
+    db.close();
+    expect(tables).toEqual(
+      expect.arrayContaining(['charging_session_requests', 'drivers', 'driver_stations']),
+    );
+
+    const second = await runBinary(['migrate'], { DATABASE_PATH: path });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(
+      new RegExp(`^${path} is up to date \\(\\d+ migrations? applied, none pending\\)\\n$`),
+    );
+  });
+
+  it('exits 1 with the migration error when a migration fails', async () => {
+    const path = databasePath();
+    // A table the first migration creates, already there without the migration's record.
+    const db = new BetterSqlite3(path);
+    db.exec('create table drivers (anything text)');
+    db.close();
+
+    const result = await runBinary(['migrate'], { DATABASE_PATH: path });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^chargegate: database migration failed: .*drivers/m);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 1 naming the path when the file is not a database', async () => {
+    const path = writeText(
+      databasePath(),
+      'this is not an SQLite database, it is text\n'.repeat(50),
+    );
+    const result = await runInProcess(['migrate'], { DATABASE_PATH: path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`chargegate: cannot open the database at ${path}:`);
+  });
+
+  it.each([
+    [0, 1, ['0000_initial'], 'applied 1 migration to x.db: 0000_initial'],
+    [1, 3, ['a', 'b', 'c'], 'applied 2 migrations to x.db: b, c'],
+    [2, 2, ['a', 'b'], 'x.db is up to date (2 migrations applied, none pending)'],
+    [1, 1, ['a'], 'x.db is up to date (1 migration applied, none pending)'],
+  ])('summarises %i → %i applied', (before, after, names, text) => {
+    expect(migrationSummary('x.db', before, after, names)).toBe(text);
+  });
+});
+
+describe('bad configuration', () => {
+  it.each([
+    [['migrate'], { DATABASE_SYNC: 'sometimes' }, 'DATABASE_SYNC must be "full" or "normal"'],
+    [['secret', 'show'], { WEBHOOK_SECRET: 'hunter2' }, 'WEBHOOK_SECRET must start with "whsec_"'],
+  ])('%j exits 78 naming the variable', async (args, env, message) => {
+    const result = await runBinary(args, { DATABASE_PATH: databasePath(), ...env });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain(`chargegate: invalid configuration: ${message}`);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+});
+
+describe('secret show', () => {
+  it('prints only the stored secret on stdout, the same every time, and its origin on stderr', async () => {
+    const path = databasePath();
+
+    const first = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}\n$/);
+    expect(first.stderr).toContain(`kept in the database at ${path}`);
+
+    const second = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
+    expect(second.stdout).toBe(first.stdout);
+    const db = migratedDatabase(path);
+    expect(`${storedWebhookSecret(db)}\n`).toBe(first.stdout);
+    db.$client.close();
+  });
+
+  it('prints WEBHOOK_SECRET when it is set, without touching the database', async () => {
+    const path = databasePath();
+    const result = await runBinary(['secret', 'show'], {
+      DATABASE_PATH: path,
+      WEBHOOK_SECRET: SECRET,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${SECRET}\n`);
+    expect(result.stderr).toBe('from WEBHOOK_SECRET\n');
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('callbacks recover', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  /** One request per case, created at `createdAt`, its callback in `state`. */
+  function seed(
+    path: string,
+    cases: Array<{ createdAt: string; state: 'pending' | 'delivered' | 'failed' }>,
+  ) {
+    const db = migratedDatabase(path);
+    const queries = createRequestQueries(db);
+    const ids = cases.map(({ createdAt, state }) => {
+      const id = randomUUID();
+      queries.insert({
+        id,
+        stationId: '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50',
+        driverId: 'DRV-0001-ab.cd_ef~0123',
+        callbackUrl: 'https://backend.example.com/hooks',
+        createdAt: at(createdAt),
+      });
+      if (state !== 'pending') {
+        db.update(requests)
+          .set({
+            callbackState: state,
+            nextAttemptAt: null,
+            completedAt: at(createdAt) + 1,
+            cycleAttempts: 8,
+          })
+          .where(eq(requests.id, id))
+          .run();
+      }
+      return id;
+    });
+    db.$client.close();
+    return ids;
+  }
+
+  it('re-queues the failed callbacks of requests created in the window, and only those', async () => {
+    const path = databasePath();
+    const [before, first, inside, delivered, atUntil] = seed(path, [
+      { createdAt: '2026-02-28T23:59:59.999Z', state: 'failed' },
+      { createdAt: '2026-03-01T00:00:00.000Z', state: 'failed' },
+      { createdAt: '2026-03-01T12:00:00.000Z', state: 'failed' },
+      { createdAt: '2026-03-01T13:00:00.000Z', state: 'delivered' },
+      { createdAt: '2026-03-02T00:00:00.000Z', state: 'failed' },
+    ]);
+    const startedAt = Date.now();
+
+    const result = await runBinary(
+      ['callbacks', 'recover', '--since', '2026-03-01', '--until', '2026-03-02T01:00:00+01:00'],
+      { DATABASE_PATH: path },
+    );
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      're-queued 2 failed callbacks of requests created from 2026-03-01T00:00:00.000Z until 2026-03-02T00:00:00.000Z\n',
+    );
+    const db = migratedDatabase(path);
+    const queries = createRequestQueries(db);
+    const state = (id: string | undefined) => queries.find(id as string);
+    for (const id of [first, inside]) {
+      expect(state(id)).toMatchObject({
+        callbackState: 'pending',
+        cycleAttempts: 0,
+        completedAt: null,
+      });
+      expect(state(id)?.nextAttemptAt).toBeGreaterThanOrEqual(startedAt);
+    }
+    expect(state(before)?.callbackState).toBe('failed');
+    expect(state(atUntil)?.callbackState).toBe('failed');
+    expect(state(delivered)?.callbackState).toBe('delivered');
+    db.$client.close();
+  });
+
+  it('says so when nothing failed in the window', async () => {
+    const path = databasePath();
+    seed(path, [{ createdAt: '2026-03-01T12:00:00.000Z', state: 'delivered' }]);
+    const result = await runInProcess(['callbacks', 'recover', '--since', '2026-01-01T00:00:00Z'], {
+      DATABASE_PATH: path,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^re-queued 0 failed callbacks of requests created from 2026-01-01T00:00:00.000Z until /,
+    );
+  });
+
+  it.each([
+    [['--since', 'yesterday'], '--since must be an ISO 8601 date-time'],
+    [['--since', '2026-03-01T00:00:00'], '--since must be an ISO 8601 date-time'],
+    [
+      ['--since', '2026-03-02', '--until', '2026-03-01'],
+      '--since (2026-03-02T00:00:00.000Z) must be before --until',
+    ],
+    [['--until', '2026-03-01'], "required option '--since <instant>' not specified"],
+  ])('%j is a usage error', async (args, message) => {
+    const result = await runInProcess(['callbacks', 'recover', ...args], {
+      DATABASE_PATH: databasePath(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('takes now as the end of the window by default', () => {
+    const now = Date.UTC(2026, 2, 5);
+    expect(recoveryWindow('2026-03-01', undefined, now)).toEqual({
+      since: Date.UTC(2026, 2, 1),
+      until: now,
+    });
+    expect(recoveryWindow('2026-03-01T01:00:00+01:00', '2026-03-02', now)).toEqual({
+      since: Date.UTC(2026, 2, 1),
+      until: Date.UTC(2026, 2, 2),
+    });
+  });
+});
+
+describe('help and usage', () => {
+  it.each([
+    [[], 'chargegate [options] [command]'],
+    [['serve'], 'chargegate serve [options]'],
+    [['worker'], 'chargegate worker [options]'],
+    [['migrate'], 'chargegate migrate [options]'],
+    [['drivers'], 'chargegate drivers [options] [command]'],
+    [['drivers', 'import'], 'chargegate drivers import [options] <file>'],
+    [['drivers', 'export'], 'chargegate drivers export [options]'],
+    [['callbacks'], 'chargegate callbacks [options] [command]'],
+    [['callbacks', 'recover'], 'chargegate callbacks recover [options]'],
+    [['secret'], 'chargegate secret [options] [command]'],
+    [['secret', 'show'], 'chargegate secret show [options]'],
+  ])('%j --help prints usage and exits 0', async (command, usage) => {
+    const result = await runInProcess([...command, '--help'], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: ${usage}`);
+    if (command.length > 0 && !['drivers', 'callbacks', 'secret'].includes(command.at(-1) ?? '')) {
+      expect(result.stdout).toContain('Examples:\n  $ chargegate ');
+    }
+  });
+
+  it('the binary prints help for every command', async () => {
+    const root = await runBinary(['--help'], {});
+    expect(root.code).toBe(0);
+    for (const command of ['serve', 'worker', 'migrate', 'drivers', 'callbacks', 'secret']) {
+      expect(root.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
+    expect(root.stdout).toContain(
+      'Exit codes: 0 done, 1 failed, 2 usage error, 78 bad configuration.',
+    );
+    const importHelp = await runBinary(['drivers', 'import', '--help'], {});
+    expect(importHelp.code).toBe(0);
+    expect(importHelp.stdout).toContain('--skip-invalid');
+  });
+
+  it.each([
+    [[], 'Usage: chargegate'],
+    [['frobnicate'], "unknown command 'frobnicate'"],
+    [['drivers'], 'Usage: chargegate drivers'],
+    [['drivers', 'import'], "missing required argument 'file'"],
+    [['migrate', '--force'], "unknown option '--force'"],
+  ])('%j is a usage error (exit 2)', async (args, message) => {
+    const result = await runInProcess(args, {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('prints the version', async () => {
+    const result = await runInProcess(['--version'], {});
+    expect(result).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+});

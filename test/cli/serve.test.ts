@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRequestQueries } from '../../src/db/requests.ts';
+import { migratedDatabase } from '../helpers/app.ts';
+import { tempDir } from '../helpers/process.ts';
+import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { BIN } from './cli.ts';
+
+/** `chargegate serve` and `chargegate worker` as processes, stopped with SIGTERM. */
+
+type Started = { child: ChildProcess; output: () => string; exited: Promise<number | string> };
+
+let children: ChildProcess[] = [];
+let receiver: Receiver | undefined;
+afterEach(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  children = [];
+  await receiver?.close();
+  receiver = undefined;
+});
+
+function start(args: string[], env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return { child, output: () => output, exited };
+}
+
+/** The "chargegate ready" log line, parsed. */
+async function ready(started: Started): Promise<Record<string, unknown>> {
+  const line = await waitFor(
+    () =>
+      started
+        .output()
+        .split('\n')
+        .find((text) => text.includes('"chargegate ready"')),
+    { timeoutMs: 30_000, what: 'chargegate ready' },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${started.output()}`);
+  });
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+describe('serve and worker', () => {
+  it('serve runs HTTP and the worker; SIGTERM stops it with exit code 0', async () => {
+    const started = start(['serve'], { DATABASE_PATH: join(tempDir(), 'cg.db') });
+    expect(await ready(started)).toMatchObject({ http: 'on', worker: 'on' });
+    const url = /Server listening at (http:\/\/[\d.]+:\d+)/.exec(started.output())?.[1];
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+
+  it('serve --no-worker serves HTTP without the worker', async () => {
+    const started = start(['serve', '--no-worker'], { DATABASE_PATH: join(tempDir(), 'cg.db') });
+    expect(await ready(started)).toMatchObject({ http: 'on', worker: 'off' });
+    const url = /Server listening at (http:\/\/[\d.]+:\d+)/.exec(started.output())?.[1];
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+
+  it('worker delivers stored callbacks without listening for HTTP', async () => {
+    receiver = await startReceiver(answer(204));
+    const path = join(tempDir(), 'cg.db');
+    const db = migratedDatabase(path);
+    const requestId = randomUUID();
+    createRequestQueries(db).insert({
+      id: requestId,
+      stationId: '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50',
+      driverId: 'DRV-0001-ab.cd_ef~0123',
+      callbackUrl: receiver.url,
+      createdAt: Date.now(),
+    });
+    db.$client.close();
+
+    const started = start(['worker'], {
+      DATABASE_PATH: path,
+      CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8',
+      WORKER_POLL_INTERVAL_MS: '50',
+    });
+    expect(await ready(started)).toMatchObject({ http: 'off', worker: 'on' });
+    expect(started.output()).not.toContain('Server listening');
+
+    await waitFor(() => receiver?.received.length === 1, { what: 'the callback' });
+    expect(JSON.parse(receiver.received[0]?.body ?? '{}')).toMatchObject({
+      requestId,
+      status: 'invalid',
+    });
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  });
+});
