@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { CreateRequestInput } from '../domain/charging-session-request.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { IdempotencyKeyQueries, StoredKey } from './idempotency-keys.ts';
+import { newRequestId } from './request-ids.ts';
 import type { RequestQueries } from './requests.ts';
 
 /**
@@ -60,9 +60,7 @@ export function createIntake({
   const inFlight = new Map<string, Promise<Committed>>();
 
   function commit(input: CreateRequestInput, key: string | undefined, fingerprint: string) {
-    // Time-ordered ids (UUIDv7) keep inserts at the right edge of every index: a commit writes
-    // a few pages instead of one per row, which random ids would scatter.
-    const id = uuidv7();
+    const id = newRequestId();
     const createdAt = now();
     return groupCommit.run((): Committed => {
       // Inside the IMMEDIATE transaction no other writer runs, so check-then-insert is safe.

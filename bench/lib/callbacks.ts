@@ -1,0 +1,35 @@
+import type { Admin } from './chargegate-admin.ts';
+import type { Receiver } from './receiver.ts';
+import type { CallbackRecord } from './results.ts';
+
+/**
+ * The whole run's delivery count: once the worker has drained, every requestId chargegate
+ * acknowledged must have reached the receiver at least once. Anything else is a lost callback.
+ */
+export async function accountCallbacks({
+  acknowledged,
+  admin,
+  receiver,
+  drainTimeoutMs,
+}: {
+  acknowledged: string[];
+  admin: Admin;
+  receiver: Receiver;
+  drainTimeoutMs: number;
+}): Promise<CallbackRecord> {
+  const finalDrain = await admin.waitForDrain(drainTimeoutMs);
+  const { arrivals, summary } = await receiver.arrivals(acknowledged);
+  const lostIds = acknowledged.filter((_, i) => arrivals[i] === null);
+  const delivered = acknowledged.length - lostIds.length;
+  return {
+    acknowledged: acknowledged.length,
+    delivered,
+    lost: lostIds.length,
+    lostSample: lostIds.slice(0, 20),
+    unseenAcks: summary.distinct - delivered,
+    receiver: summary,
+    serverPending: await admin.countInState('pending'),
+    serverFailed: await admin.countInState('failed'),
+    finalDrain,
+  };
+}

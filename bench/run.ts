@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accountCallbacks } from './lib/callbacks.ts';
+import { chargegateAdmin } from './lib/chargegate-admin.ts';
+import { measureEndToEnd } from './lib/e2e.ts';
+import { machineInfo } from './lib/machine.ts';
+import { type BenchOptions, OptionsError, parseOptions, USAGE } from './lib/options.ts';
+import { DRIVER_ID, requestBodies } from './lib/payload.ts';
+import { preflight } from './lib/preflight.ts';
+import { cpuMeter, readCommandLine, readMemory, sampleRss } from './lib/proc.ts';
+import { type Receiver, startReceiver } from './lib/receiver.ts';
+import { evaluate, renderReport } from './lib/report.ts';
+import type { BenchResult, Round, RunRecord } from './lib/results.ts';
+import { scanLog } from './lib/server-log.ts';
+import {
+  killNow,
+  lastBytes,
+  ROOT,
+  type ServerProcess,
+  spawnServer,
+  tail,
+} from './lib/spawn-server.ts';
+import { maxOf } from './lib/stats.ts';
+import { hammer, TARGETS, type Target, type TargetName } from './lib/throughput.ts';
+
+/**
+ * `npm run bench`: chargegate's two doors against a bare-Fastify baseline in interleaved rounds,
+ * then open-loop end-to-end latency, then a count of every acknowledged request's callback.
+ * Exits 0 whatever the figures are (the table says PASS or FAIL); non-zero only when the harness
+ * could not measure (bad options, a server that would not start or died under it).
+ */
+
+const RESULTS_DIR = join(ROOT, 'bench/results');
+const CREATE_PATH = '/api/charging-session-requests';
+const note = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+type Children = { chargegate?: ServerProcess; baseline?: ServerProcess; receiver?: Receiver };
+
+/** Stops the run as soon as a process it measures is gone: its figures would be meaningless. */
+function ensureRunning(children: Children, phase: string): void {
+  const { chargegate, baseline, receiver } = children;
+  if (![chargegate, baseline, receiver].every((child) => child?.running)) {
+    throw new Error(`a process the bench measures exited during ${phase}`);
+  }
+}
+
+/** The arguments `npm start` gives node, so the bench runs exactly what users run. */
+function startScriptArgs(): string[] {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.split(/\s+/);
+  if (command !== 'node')
+    throw new Error(`npm start runs "${command}", not node: update the bench`);
+  return args;
+}
+
+function startChargegate(dir: string, secret: string, adminToken: string) {
+  return spawnServer({
+    name: 'chargegate',
+    args: startScriptArgs(),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      DATABASE_PATH: join(dir, 'chargegate.db'),
+      DATABASE_SYNC: 'full',
+      LOG_LEVEL: 'info',
+      WEBHOOK_SECRET: secret,
+      CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8',
+      ADMIN_TOKEN: adminToken,
+    },
+    logPath: join(dir, 'chargegate.log'),
+    readyPath: '/readyz',
+  });
+}
+
+function startBaseline(dir: string) {
+  return spawnServer({
+    name: 'baseline',
+    args: ['--import', 'tsx', 'bench/baseline-server.ts'],
+    env: { PATH: process.env.PATH ?? '', PORT: '0' },
+    logPath: join(dir, 'baseline.log'),
+  });
+}
+
+async function bench(o: BenchOptions, dir: string, children: Children): Promise<BenchResult> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo(dir);
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+  const adminToken = randomBytes(24).toString('hex');
+
+  const receiver = await startReceiver({ secret, verifyEvery: o.verifyEvery });
+  children.receiver = receiver;
+  const baseline = await startBaseline(dir);
+  children.baseline = baseline;
+  const chargegate = await startChargegate(dir, secret, adminToken);
+  children.chargegate = chargegate;
+  note(`chargegate ${chargegate.url} (pid ${chargegate.pid}), baseline ${baseline.url}`);
+
+  const rss = sampleRss(chargegate.pid, 1000);
+  const admin = chargegateAdmin(chargegate.url, adminToken);
+  await admin.allowDriver(DRIVER_ID);
+
+  const targets: Record<TargetName, Target> = {
+    baseline: { name: 'baseline', label: 'baseline', origin: baseline.url, path: CREATE_PATH },
+    rest: { name: 'rest', label: 'chargegate REST', origin: chargegate.url, path: CREATE_PATH },
+    trpc: {
+      name: 'trpc',
+      label: 'chargegate tRPC',
+      origin: chargegate.url,
+      path: '/trpc/chargingSessionRequests.create',
+    },
+  };
+  const pids = {
+    chargegate: chargegate.pid,
+    baseline: baseline.pid,
+    loadgen: process.pid,
+    receiver: receiver.pid,
+  };
+  const drainTimeoutMs = o.drainTimeoutS * 1000;
+  const bodies = requestBodies(receiver.url);
+
+  receiver.verifyAll(true);
+  const acknowledged = await preflight(Object.values(targets), bodies[0] as string, receiver);
+  receiver.verifyAll(false);
+
+  const measure = async (name: TargetName, durationS: number): Promise<RunRecord> => {
+    const callbacksBefore = (await receiver.summary()).callbacks;
+    const meter = cpuMeter(pids);
+    const { ackIds, ...run } = await hammer(targets[name], {
+      bodies,
+      connections: o.connections,
+      durationS,
+    });
+    const cpu = meter.stop();
+    ensureRunning(children, `the ${targets[name].label} run`);
+    const callbacksDuringRun = (await receiver.summary()).callbacks - callbacksBefore;
+    const measured = { ...run, cpu, callbacksDuringRun };
+    if (name === 'baseline') return { ...measured, drain: null };
+    for (const id of ackIds) acknowledged.push(id);
+    // The next run starts without a backlog, so chargegate's worker still delivering this run's
+    // callbacks takes no CPU from it (the baseline above all).
+    return { ...measured, drain: await admin.waitForDrain(drainTimeoutMs) };
+  };
+
+  const warmup: RunRecord[] = [];
+  if (o.warmupS > 0) {
+    note(`warm-up: ${o.warmupS} s per target, not recorded`);
+    for (const name of TARGETS) warmup.push(await measure(name, o.warmupS));
+  }
+  const rounds: Round[] = [];
+  for (let index = 1; index <= o.rounds; index++) {
+    const runs = {} as Round['runs'];
+    for (const name of TARGETS) runs[name] = await measure(name, o.durationS);
+    rounds.push({ index, runs });
+    note(
+      `round ${index}/${o.rounds}: baseline ${Math.round(runs.baseline.reqPerSec)}, ` +
+        `REST ${Math.round(runs.rest.reqPerSec)}, tRPC ${Math.round(runs.trpc.reqPerSec)} req/s`,
+    );
+  }
+
+  note(`e2e: ${o.e2eRate} req/s for ${o.e2eDurationS} s`);
+  const e2e = await measureEndToEnd({
+    origin: chargegate.url,
+    path: CREATE_PATH,
+    rate: o.e2eRate,
+    durationS: o.e2eDurationS,
+    graceS: o.graceS,
+    drainTimeoutMs,
+    bodies,
+    receiver,
+    admin,
+    meter: () => cpuMeter(pids),
+  });
+  ensureRunning(children, 'the e2e phase');
+  for (const id of e2e.acknowledged) acknowledged.push(id);
+
+  note('waiting for the worker to deliver every callback');
+  const callbacks = await accountCallbacks({ acknowledged, admin, receiver, drainTimeoutMs });
+
+  // VmHWM last, just before the stop: it covers the whole run.
+  const memoryNow = readMemory(chargegate.pid);
+  const samples = rss.stop();
+  const baselineMemory = readMemory(baseline.pid);
+  const processes = {
+    chargegate: { pid: chargegate.pid, command: readCommandLine(chargegate.pid) },
+    baseline: { pid: baseline.pid, command: readCommandLine(baseline.pid) },
+    receiver: { pid: receiver.pid, command: readCommandLine(receiver.pid) },
+  };
+  note('stopping chargegate (SIGTERM)');
+  const shutdown = {
+    chargegate: await chargegate.stop(60_000),
+    baseline: await baseline.stop(10_000),
+  };
+  await receiver.stop();
+
+  const measured = {
+    startedAt,
+    options: o,
+    machine,
+    processes,
+    warmup,
+    rounds,
+    e2e: e2e.record,
+    callbacks,
+    memory: {
+      peakRssMb: memoryNow.peakRssMb,
+      maxSampledRssMb: maxOf(samples.map((sample) => sample.rssMb)),
+      finalRssMb: memoryNow.rssMb,
+      samples,
+      baselinePeakRssMb: baselineMemory.peakRssMb,
+    },
+    shutdown,
+    serverLog: await scanLog(chargegate.logPath),
+  };
+  return {
+    ...measured,
+    verdicts: evaluate(measured),
+    wallS: (performance.now() - started) / 1000,
+    tempDir: null,
+  };
+}
+
+function writeResults(result: BenchResult): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
+  // A dated copy too, to compare runs as the server changes.
+  writeFileSync(join(RESULTS_DIR, `${result.startedAt.replace(/[:.]/g, '-')}.json`), json);
+}
+
+/**
+ * Why the run broke, if a server is behind it. The bench signals its servers only after measuring,
+ * so a "shutting down" line before then means another process on the machine signalled one; the
+ * line can precede the exit by seconds, so it is looked for whether or not the server has exited.
+ */
+function explainFailure(children: Children): string[] {
+  const reasons: string[] = [];
+  for (const server of [children.chargegate, children.baseline]) {
+    if (!server) continue;
+    const asked = [
+      ...lastBytes(server.logPath).matchAll(/"signal":"(SIG\w+)","msg":"shutting down"/g),
+    ].at(-1)?.[1];
+    if (asked) {
+      reasons.push(
+        `${server.name} (pid ${server.pid}) received a ${asked} the bench did not send: another ` +
+          'process on this machine signalled it (e.g. pkill -f src/main.ts)',
+      );
+    }
+    if (!server.running) {
+      reasons.push(
+        `${server.name} (pid ${server.pid}) has exited; its output ends with:\n${tail(server.logPath, 5)}`,
+      );
+    }
+  }
+  if (children.receiver && !children.receiver.running) reasons.push('the callback receiver exited');
+  return reasons;
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `\ncaused by: ${describeError(error.cause)}` : '';
+  return `${error.stack ?? error.message}${cause}`;
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    console.error(`bench: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), 'chargegate-bench-'));
+  const children: Children = {};
+  process.on('exit', () => {
+    killNow(children.chargegate);
+    killNow(children.baseline);
+  });
+  // Exiting runs the 'exit' hook above, so no server outlives an interrupted bench.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      note(`${signal}: stopping the servers`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+
+  let keep = options.keep;
+  try {
+    const result = await bench(options, dir, children);
+    // The database and the server log are the evidence for a correctness failure: keep them.
+    keep ||= result.verdicts.some((v) => !v.pass && v.kind === 'correctness');
+    result.tempDir = keep ? dir : null;
+    writeResults(result);
+    process.stdout.write(`${renderReport(result)}\n`);
+    note('results written to bench/results/latest.json');
+    return 0;
+  } catch (error) {
+    keep = true;
+    console.error(`bench: the harness could not finish: ${describeError(error)}`);
+    for (const reason of explainFailure(children)) console.error(`bench: ${reason}`);
+    console.error(`bench: logs and database kept in ${dir}`);
+    return 1;
+  } finally {
+    await Promise.allSettled([
+      children.chargegate?.stop(60_000),
+      children.baseline?.stop(10_000),
+      children.receiver?.stop(),
+    ]);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
