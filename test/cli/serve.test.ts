@@ -1,17 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRequestQueries } from '../../src/db/requests.ts';
 import { migratedDatabase } from '../helpers/app.ts';
-import { tempDir } from '../helpers/process.ts';
+import { type Spawned, spawnCollecting, tempDir } from '../helpers/process.ts';
 import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BIN } from './cli.ts';
 
 /** `chargegate serve` and `chargegate worker` as processes, stopped with SIGTERM. */
-
-type Started = { child: ChildProcess; output: () => string; exited: Promise<number | string> };
 
 let children: ChildProcess[] = [];
 let receiver: Receiver | undefined;
@@ -22,27 +20,20 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-function start(args: string[], env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function start(args: string[], env: Record<string, string>): Spawned {
+  const started = spawnCollecting(process.execPath, [BIN, ...args], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...env,
   });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-  });
-  return { child, output: () => output, exited };
+  children.push(started.child);
+  return started;
 }
 
 /** The "chargegate ready" log line, parsed. */
-async function ready(started: Started): Promise<Record<string, unknown>> {
+async function ready(started: Spawned): Promise<Record<string, unknown>> {
   const line = await waitFor(
     () =>
       started

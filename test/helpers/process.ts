@@ -24,14 +24,47 @@ export function tempDir(prefix = 'chargegate-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+export type Spawned = {
+  child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output: () => string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+};
+
+/** Starts a command from the repository root, collecting its output. */
+export function spawnCollecting(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  { detached = false } = {},
+): Spawned {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    detached,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return { child, output: () => output, exited };
+}
+
 export async function startService(
   env: Record<string, string>,
   { ready = true } = {},
 ): Promise<RunningService> {
-  const child = spawn('npm', ['start', '--silent'], {
-    cwd: ROOT,
-    detached: true,
-    env: {
+  const { child, output, exited } = spawnCollecting(
+    'npm',
+    ['start', '--silent'],
+    {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       PORT: '0',
@@ -41,22 +74,12 @@ export async function startService(
       DATABASE_SYNC: 'full',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-  });
+    { detached: true },
+  );
   const running: RunningService = {
     url: '',
     child,
-    output: () => output,
+    output,
     exited,
     async kill9() {
       try {
@@ -66,17 +89,17 @@ export async function startService(
     },
     signal(name) {
       // Signal node itself, as a process manager would (npm would forward it too).
-      const node = /"pid":(\d+)/.exec(output)?.[1];
+      const node = /"pid":(\d+)/.exec(output())?.[1];
       process.kill(node ? Number(node) : (child.pid as number), name);
     },
   };
   if (!ready) return running;
   const url = await waitFor(
-    () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1],
-    { timeoutMs: 30_000, what: `the service to listen; output so far:\n${output}` },
+    () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1],
+    { timeoutMs: 30_000, what: 'the service to listen' },
   ).catch(async (error) => {
     await running.kill9();
-    throw new Error(`${(error as Error).message}\n${output}`);
+    throw new Error(`${(error as Error).message}\n${output()}`);
   });
   running.url = url;
   await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {

@@ -65,3 +65,18 @@ export async function startReceiver(
       }),
   };
 }
+
+/** A receiver that answers 204 after `delayMs`, counting the most requests it held at once. */
+export async function slowReceiver(delayMs: number): Promise<Receiver & { peak: () => number }> {
+  let inFlight = 0;
+  let peak = 0;
+  const receiver = await startReceiver((_received, _index, response) => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    setTimeout(() => {
+      inFlight--;
+      response.writeHead(204).end();
+    }, delayMs);
+  });
+  return { ...receiver, peak: () => peak };
+}

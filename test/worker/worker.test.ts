@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isDeadLocalOwner } from '../../src/worker/worker.ts';
@@ -10,7 +9,13 @@ import {
   validRequest,
 } from '../helpers/app.ts';
 import { tempDir } from '../helpers/process.ts';
-import { answer, type Received, type Receiver, startReceiver } from '../helpers/receiver.ts';
+import {
+  answer,
+  type Received,
+  type Receiver,
+  slowReceiver,
+  startReceiver,
+} from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let service: TestService | undefined;
@@ -36,16 +41,8 @@ const row = (target: TestService, id: string) => target.services.requests.find(i
 
 describe('the worker', () => {
   it('never has more than WORKER_CONCURRENCY callbacks in flight', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    receiver = await startReceiver((_r: Received, _i: number, response: ServerResponse) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      setTimeout(() => {
-        inFlight--;
-        response.writeHead(204).end();
-      }, 50);
-    });
+    const slow = await slowReceiver(50);
+    receiver = slow;
     service = await buildService({ env: { WORKER_CONCURRENCY: '3' } });
     service.worker.start();
     const target = service;
@@ -53,21 +50,13 @@ describe('the worker', () => {
       Array.from({ length: 12 }, () => submit(target, receiver?.url as string)),
     );
     await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
-    expect(peak).toBe(3);
-    expect(receiver.received).toHaveLength(12);
+    expect(slow.peak()).toBe(3);
+    expect(slow.received).toHaveLength(12);
   });
 
   it('under HTTP pressure keeps 1/8 of its concurrency in flight, and still delivers everything', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    receiver = await startReceiver((_r: Received, _i: number, response: ServerResponse) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      setTimeout(() => {
-        inFlight--;
-        response.writeHead(204).end();
-      }, 20);
-    });
+    const slow = await slowReceiver(20);
+    receiver = slow;
     let pressed = true;
     service = await buildService({
       env: { WORKER_CONCURRENCY: '16' },
@@ -79,13 +68,13 @@ describe('the worker', () => {
       Array.from({ length: 12 }, () => submit(target, receiver?.url as string)),
     );
     await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
-    expect(peak).toBe(2);
+    expect(slow.peak()).toBe(2);
     pressed = false;
     const more = await Promise.all(
       Array.from({ length: 16 }, () => submit(target, receiver?.url as string)),
     );
     await waitFor(() => more.every((id) => row(target, id)?.callbackState === 'delivered'));
-    expect(peak).toBeGreaterThan(2);
+    expect(slow.peak()).toBeGreaterThan(2);
   });
 
   it('on stop, lets an attempt in flight finish and records it', async () => {
