@@ -13,7 +13,14 @@ export type GroupCommit = {
   flush(): Promise<void>;
   /** How many pieces of work wait for the next commit. */
   readonly queued: number;
+  /**
+   * Adds work to the end of every batch's transaction. What the hook returns runs right after
+   * that batch commits (and not at all if it fails). A hook must not throw.
+   */
+  addHook(hook: BatchHook): void;
 };
+
+export type BatchHook = () => (() => void) | undefined;
 
 type Item = {
   work: () => unknown;
@@ -30,25 +37,30 @@ export type GroupCommitOptions = {
 export function createGroupCommit({ db, onBatch }: GroupCommitOptions): GroupCommit {
   let queue: Item[] = [];
   let scheduled: Promise<void> | undefined;
+  const hooks: BatchHook[] = [];
 
-  const commit = db.$client.transaction((batch: Item[]) => batch.map((item) => item.work()));
+  const commit = db.$client.transaction((batch: Item[]) => ({
+    results: batch.map((item) => item.work()),
+    afterCommit: hooks.map((hook) => hook()),
+  }));
 
   function commitQueued(): void {
     scheduled = undefined;
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
-    let results: unknown[];
+    let committed: ReturnType<typeof commit>;
     try {
-      results = commit.immediate(batch);
+      committed = commit.immediate(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
     }
     onBatch?.(batch.length);
     batch.forEach((item, index) => {
-      item.resolve(results[index]);
+      item.resolve(committed.results[index]);
     });
+    for (const after of committed.afterCommit) after?.();
   }
 
   function schedule(): Promise<void> {
@@ -73,6 +85,9 @@ export function createGroupCommit({ db, onBatch }: GroupCommitOptions): GroupCom
     },
     get queued() {
       return queue.length;
+    },
+    addHook(hook) {
+      hooks.push(hook);
     },
   };
 }

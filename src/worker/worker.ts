@@ -88,6 +88,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   let woken = false;
   let wakeSleeper: (() => void) | undefined;
   let endPause: (() => void) | undefined;
+  let loopClaiming = false;
   let loopDone: Promise<void> = Promise.resolve();
   let stopped: Promise<void> | undefined;
 
@@ -112,6 +113,43 @@ export function createWorker(deps: WorkerDeps): Worker {
       wakeSleeper = done;
     });
   }
+
+  /** How many more callbacks may start now, and whether HTTP traffic presses. */
+  function room(): { pressed: boolean; capacity: number } {
+    const pressed = deps.underPressure?.() ?? false;
+    const limit = pressed ? Math.max(1, Math.floor(concurrency / PRESSURE_SHARE)) : concurrency;
+    return { pressed, capacity: limit - inFlight.size };
+  }
+
+  /** Claims up to `limit` due callbacks; runs inside a group-commit transaction. */
+  function claim(now: number, limit: number): RequestRow[] {
+    const rows = requests.claimDue(owner, now, now + deps.leaseMs, limit, decideOnClaim);
+    if (rows.length > 0) deps.metrics?.claimBatchSize.observe(rows.length);
+    return rows;
+  }
+
+  /**
+   * At the end of every batch that commits new requests (or anything else), claim what is due in
+   * the same transaction, so a new request is decided and claimed by the commit that stores it
+   * and its callback starts as soon as that commit is done. Skipped while the loop has a claim of
+   * its own in the batch, which already took the free slots.
+   */
+  deps.groupCommit.addHook(() => {
+    if (!running || stopping || loopClaiming) return undefined;
+    const { capacity } = room();
+    if (capacity <= 0) return undefined;
+    let rows: RequestRow[];
+    try {
+      rows = claim(deps.now(), capacity);
+    } catch (error) {
+      log.error({ err: error }, 'claim at commit failed; the worker loop claims instead');
+      return undefined;
+    }
+    if (rows.length === 0) return undefined;
+    return () => {
+      for (const row of rows) track(row);
+    };
+  });
 
   /** A pause that wake() does not cut short; stop() does. */
   function pause(ms: number): Promise<void> {
@@ -152,18 +190,18 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function loop(): Promise<void> {
     while (!stopping) {
       try {
-        const pressed = deps.underPressure?.() ?? false;
-        const limit = pressed ? Math.max(1, Math.floor(concurrency / PRESSURE_SHARE)) : concurrency;
-        const capacity = limit - inFlight.size;
+        const { pressed, capacity } = room();
         let delay = pollIntervalMs;
         if (capacity > 0) {
           const now = deps.now();
           // Through the group commit: the claim shares its commit with the acknowledgements and
           // attempt records of the same turn of the event loop.
-          const rows = await deps.groupCommit.run(() =>
-            requests.claimDue(owner, now, now + deps.leaseMs, capacity, decideOnClaim),
-          );
-          if (rows.length > 0) deps.metrics?.claimBatchSize.observe(rows.length);
+          loopClaiming = true;
+          const rows = await deps.groupCommit
+            .run(() => claim(now, capacity))
+            .finally(() => {
+              loopClaiming = false;
+            });
           for (const row of rows) track(row);
           if (pressed) {
             await pause(PRESSURE_PAUSE_MS);

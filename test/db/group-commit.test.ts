@@ -100,6 +100,30 @@ describe('group commit', () => {
     expect(ids(reopened)).toEqual(['x', 'y']);
   });
 
+  it('runs hooks at the end of each batch, in its transaction, and their follow-up only after a commit', async () => {
+    const db = migratedDatabase();
+    const commit = createGroupCommit({ db });
+    const requests = createRequestQueries(db);
+    const seen: string[] = [];
+    commit.addHook(() => {
+      const count = db.$client
+        .prepare('select count(*) from charging_session_requests')
+        .pluck()
+        .get();
+      seen.push(`hook saw ${count} in transaction ${db.$client.inTransaction}`);
+      return () => seen.push('after commit');
+    });
+    await Promise.all([
+      commit.run(() => requests.insert(row('h1'))),
+      commit.run(() => requests.insert(row('h2'))),
+    ]);
+    expect(seen).toEqual(['hook saw 2 in transaction true', 'after commit']);
+
+    seen.length = 0;
+    await expect(commit.run(() => requests.insert(row('h1')))).rejects.toThrow();
+    expect(seen).toEqual([]); // the batch failed: no follow-up
+  });
+
   it('flush() with nothing queued resolves at once', async () => {
     const commit = createGroupCommit({ db: migratedDatabase() });
     await expect(commit.flush()).resolves.toBeUndefined();

@@ -77,6 +77,23 @@ describe('the worker', () => {
     expect(slow.peak()).toBeGreaterThan(2);
   });
 
+  it('claims and decides a new request in the very commit that stores it', async () => {
+    receiver = await startReceiver(() => {});
+    service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });
+    const unclaimed = await submit(service, receiver.url);
+    expect(row(service, unclaimed)).toMatchObject({ lockedBy: null, decisionStatus: null });
+
+    service.worker.start();
+    // The loop's first claim takes the older request; then it sleeps.
+    await waitFor(() => row(service as TestService, unclaimed)?.lockedBy !== null);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const id = await submit(service, receiver.url);
+    const stored = row(service, id);
+    expect(stored?.lockedBy).not.toBeNull();
+    expect(stored?.decisionStatus).toBe('invalid');
+    expect(stored?.decidedAt).toBeGreaterThanOrEqual(stored?.createdAt as number);
+  });
+
   it('on stop, lets an attempt in flight finish and records it', async () => {
     receiver = await startReceiver((_r, _i, response) =>
       setTimeout(() => response.writeHead(200).end(), 300),
