@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Services } from './api/context.ts';
 import { registerDocs } from './api/docs.ts';
 import { type Readiness, registerHealth } from './api/health.ts';
-import { registerHttpErrorHandlers } from './api/http-errors.ts';
+import {
+  clientErrorResponse,
+  httpErrorBody,
+  registerHttpErrorHandlers,
+} from './api/http-errors.ts';
 import { registerMetrics } from './api/metrics-route.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { registerRestDoor } from './api/rest-door.ts';
@@ -50,6 +59,15 @@ export async function buildApp({
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // A URL that cannot be decoded answers in the API's error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = httpErrorBody(error, BODY_LIMIT, request.headers['content-type']);
+      void (reply as FastifyReply).code(status).send(body);
+    },
+    clientErrorHandler: (error, socket) => {
+      const response = clientErrorResponse(error);
+      if (response && socket.writable) socket.end(response);
+    },
   });
 
   // JSON is the only body the API takes; anything else answers 415.

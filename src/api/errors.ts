@@ -42,6 +42,10 @@ export function errorBody(error: TRPCError): ErrorBody {
   if (error.code === 'INTERNAL_SERVER_ERROR') {
     return { code: error.code, message: INTERNAL_ERROR_MESSAGE };
   }
+  // The JSON parser's own wording (tokens, positions) is an internal message.
+  if (error.code === 'PARSE_ERROR' || error.cause instanceof SyntaxError) {
+    return { code: error.code, message: 'the request body or input is not valid JSON' };
+  }
   const invalid = error.code === 'BAD_REQUEST' ? zodCause(error) : undefined;
   if (invalid) {
     const issues = issuesOf(invalid);

@@ -8,6 +8,7 @@ import { type ErrorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts';
  */
 
 const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  431: 'BAD_REQUEST',
   400: 'BAD_REQUEST',
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
@@ -42,6 +43,8 @@ function messageFor(
         : 'missing Content-Type; send application/json';
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return 'Content-Length does not match the body';
+    case 'FST_ERR_BAD_URL':
+      return 'the URL is not valid (check its percent-encoding)';
     default:
       return error.message;
   }
@@ -68,6 +71,29 @@ export function httpErrorBody(
   return { status, body: { code: codeForStatus(status), message } };
 }
 
+/**
+ * Errors from the HTTP parser, before any request exists (a malformed request line or header,
+ * headers too large, a timeout): answered on the raw socket, in the same shape.
+ */
+export function clientErrorResponse(error: NodeJS.ErrnoException): string | undefined {
+  if (error.code === 'ECONNRESET') return undefined;
+  const [status, reason, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request took too long to arrive']
+        : [400, 'Bad Request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ code: codeForStatus(status), message } satisfies ErrorBody);
+  return [
+    `HTTP/1.1 ${status} ${reason}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
 export function registerHttpErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = httpErrorBody(error, bodyLimit, request.headers['content-type']);
@@ -75,7 +101,7 @@ export function registerHttpErrorHandlers(app: FastifyInstance, bodyLimit: numbe
     return reply.code(status).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
+    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
     return reply.code(404).send({
       code: 'NOT_FOUND',
       message: `no route for ${request.method} ${path}`,

@@ -59,7 +59,8 @@ export async function registerTrpcDoor(
           router: appRouter,
           path,
           error: null,
-          req: new Request(`http://${request.host}${request.url}`, {
+          // Only the path and query matter to tRPC; a fixed origin keeps a bad Host header harmless.
+          req: new Request(`http://localhost${request.url}`, {
             method: request.method,
             headers: webHeaders(request.headers),
             body: request.method === 'GET' || request.method === 'HEAD' ? undefined : (body ?? ''),

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildService, type TestService, validRequest } from '../helpers/app.ts';
 
@@ -185,5 +186,79 @@ describe.each(['production', 'development'])('error responses with NODE_ENV=%s',
       headers: { 'x-request-id': 'bad id\u0001' },
     });
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('errors before a request reaches a route', () => {
+  let service: TestService;
+  let port: number;
+  beforeAll(async () => {
+    service = await buildService();
+    const address = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    port = Number(new URL(address).port);
+  });
+  afterAll(async () => {
+    await service.close();
+  });
+
+  /** Sends raw bytes and answers the status line and the body. */
+  async function raw(request: string): Promise<{ status: string; body: string }> {
+    const socket = connect(port, '127.0.0.1');
+    socket.end(request);
+    let text = '';
+    for await (const chunk of socket) text += chunk.toString();
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    return { status: head.split('\r\n')[0] ?? '', body };
+  }
+
+  it('400 in the error shape for a URL that cannot be decoded', async () => {
+    const response = await service.app.inject({
+      method: 'GET',
+      url: '/api/charging-session-requests/%ZZ',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      code: 'BAD_REQUEST',
+      message: 'the URL is not valid (check its percent-encoding)',
+    });
+  });
+
+  it('400 in the error shape for a malformed header line', async () => {
+    const { status, body } = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n');
+    expect(status).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(body)).toEqual({
+      code: 'BAD_REQUEST',
+      message: 'the request is not valid HTTP',
+    });
+  });
+
+  it('431 in the error shape for headers that are too large', async () => {
+    const { status, body } = await raw(
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(status).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(JSON.parse(body)).toEqual({
+      code: 'BAD_REQUEST',
+      message: 'the request headers are too large',
+    });
+  });
+
+  it('a bad Host header cannot make the tRPC door fail', async () => {
+    const { status } = await raw(
+      `GET /trpc/chargingSessionRequests.get?input=${encodeURIComponent('{"requestId":"00000000-0000-4000-8000-000000000000"}')} HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n`,
+    );
+    expect(status).toBe('HTTP/1.1 404 Not Found');
+  });
+
+  it('malformed JSON on the tRPC door does not echo the parser', async () => {
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/trpc/chargingSessionRequests.create',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"stationId": nope',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toBe('the request body or input is not valid JSON');
+    expect(response.body).not.toMatch(/position|Unexpected token|Expected/);
   });
 });
