@@ -49,7 +49,12 @@ function ensureRunning(children: Children, phase: string): void {
 /** The arguments `npm start` gives node, so the bench runs exactly what users run. */
 function startScriptArgs(): string[] {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = pkg.scripts.start.split(/\s+/);
+  // Expand ${NAME:-default} the way the shell running the script would.
+  const expanded = pkg.scripts.start.replace(
+    /\$\{(\w+):-([^}]*)\}/g,
+    (_match, name: string, fallback: string) => process.env[name] || fallback,
+  );
+  const [command, ...args] = expanded.split(/\s+/);
   if (command !== 'node')
     throw new Error(`npm start runs "${command}", not node: update the bench`);
   return args;

@@ -41,6 +41,8 @@ export function createRemoteAuthorizer({
   timeoutMs,
   dispatcher,
 }: RemoteAuthorizerOptions): Authorizer {
+  /** A third of the deadline per try (at least 100 ms): room for a retry after a try hangs. */
+  const tryTimeoutMs = Math.max(100, Math.floor(timeoutMs / 3));
   const unknown = (reason: string): Decision => ({
     status: 'unknown',
     source: 'authorizer',
@@ -53,12 +55,13 @@ export function createRemoteAuthorizer({
       try {
         return await pRetry(
           async () => {
+            // Each try has its own limit, so one that hangs is retried while time remains.
             const response = await request(url, {
               method: 'POST',
               dispatcher,
               headers: { 'content-type': 'application/json', 'user-agent': 'chargegate' },
               body: JSON.stringify({ stationId, driverId }),
-              signal: deadline,
+              signal: AbortSignal.any([deadline, AbortSignal.timeout(tryTimeoutMs)]),
             });
             const text = await response.body.text();
             if (response.statusCode >= 500) {

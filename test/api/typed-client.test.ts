@@ -25,16 +25,28 @@ describe('createTRPCClient<AppRouter> over a real socket', () => {
     expect(view.callback.state).toBe('pending');
   });
 
-  it('sends Idempotency-Key as an HTTP header', async () => {
+  it('sends an Idempotency-Key per operation, from the call context', async () => {
     const client = createTRPCClient<AppRouter>({
-      links: [httpLink({ url, headers: { 'idempotency-key': 'typed-client-key' } })],
+      links: [
+        httpLink({
+          url,
+          headers: ({ op }) =>
+            typeof op.context.idempotencyKey === 'string'
+              ? { 'idempotency-key': op.context.idempotencyKey }
+              : {},
+        }),
+      ],
     });
-    const first = await client.chargingSessionRequests.create.mutate(validRequest());
-    const again = await client.chargingSessionRequests.create.mutate(validRequest());
+    const keyed = { context: { idempotencyKey: 'typed-client-key' } };
+    const first = await client.chargingSessionRequests.create.mutate(validRequest(), keyed);
+    const again = await client.chargingSessionRequests.create.mutate(validRequest(), keyed);
+    const unkeyed = await client.chargingSessionRequests.create.mutate(validRequest());
     expect(again.requestId).toBe(first.requestId);
+    expect(unkeyed.requestId).not.toBe(first.requestId);
     await expect(
       client.chargingSessionRequests.create.mutate(
         validRequest({ driverId: 'OTHER-DRIVER-0000000001' }),
+        keyed,
       ),
     ).rejects.toMatchObject({ data: { code: 'UNPROCESSABLE_CONTENT', httpStatus: 422 } });
   });

@@ -59,6 +59,15 @@ describe('the remote authorizer', () => {
     expect(authorizer.received).toHaveLength(2);
   });
 
+  it('retries a try that hangs, inside the deadline', async () => {
+    authorizer = await startReceiver((_received, index, response) => {
+      if (index > 0) response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
+    });
+    const decision = await remote(authorizer.url, 1_500).decide(STATION, DRIVER);
+    expect(decision.status).toBe('allowed');
+    expect(authorizer.received).toHaveLength(2);
+  });
+
   it('retries refused connections until the deadline, then decides unknown', async () => {
     const gone = await startReceiver();
     const { url } = gone;
