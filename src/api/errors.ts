@@ -9,7 +9,14 @@ import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
  * becomes the body `{ code, message, issues? }`. Internal messages and stacks never leave.
  */
 
-export type ErrorIssue = { path: (string | number)[]; message: string };
+export const errorIssueSchema = z.object({
+  path: z
+    .array(z.union([z.string(), z.number()]))
+    .meta({ description: 'Where in the input, e.g. ["driverId"]' }),
+  message: z.string().meta({ description: 'What is wrong there, naming the field' }),
+});
+
+export type ErrorIssue = z.infer<typeof errorIssueSchema>;
 export type ErrorBody = { code: TRPC_ERROR_CODE_KEY; message: string; issues?: ErrorIssue[] };
 
 const DOMAIN_TO_TRPC: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { RequestRow } from '../db/requests.ts';
 import { maskDriverId } from '../log-redaction.ts';
@@ -38,8 +38,21 @@ export const PRESSURE_SHARE = 8;
 /** …and claims at most once per this many milliseconds, so deliveries go on, slower. */
 export const PRESSURE_PAUSE_MS = 20;
 
+/**
+ * Where process ids mean the same thing: this host name and this pid namespace. Two containers
+ * may share a host name (or both run as pid 1) without seeing each other's processes.
+ */
+export function pidSpace(): string {
+  let namespace = 'unknown';
+  try {
+    namespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? namespace;
+  } catch {}
+  return `${hostname()}/${namespace}`;
+}
+
+/** `<host>/<pid namespace>:<pid>:<random>`: unique per worker, and says where it ran. */
 export function newWorkerId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  return `${pidSpace()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
 function isAlive(pid: number): boolean {
@@ -62,9 +75,9 @@ function isAlive(pid: number): boolean {
  * left to expire.
  */
 export function isDeadLocalOwner(owner: string, self: string): boolean {
-  const [host, pidText] = owner.split(':');
+  const [space, pidText] = owner.split(':');
   const pid = Number(pidText);
-  if (owner === self || host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  if (owner === self || space !== pidSpace() || !Number.isInteger(pid) || pid <= 0) return false;
   return pid === process.pid || !isAlive(pid);
 }
 
@@ -196,12 +209,27 @@ export function createWorker(deps: WorkerDeps): Worker {
           const now = deps.now();
           // Through the group commit: the claim shares its commit with the acknowledgements and
           // attempt records of the same turn of the event loop.
+          // A failing claim is caught inside the transaction (its statement is rolled back) so
+          // that it cannot fail the acknowledgements committed with it.
           loopClaiming = true;
-          const rows = await deps.groupCommit
-            .run(() => claim(now, capacity))
+          const claimed = await deps.groupCommit
+            .run(() => {
+              try {
+                return { rows: claim(now, capacity) };
+              } catch (error) {
+                return { rows: [] as RequestRow[], error };
+              }
+            })
             .finally(() => {
               loopClaiming = false;
             });
+          if (claimed.error) throw claimed.error;
+          const { rows } = claimed;
+          if (stopping) {
+            // stop() began while this claim was committing: give the rows back, unsent.
+            for (const row of rows) requests.release(row.id, owner);
+            break;
+          }
           for (const row of rows) track(row);
           if (pressed) {
             await pause(PRESSURE_PAUSE_MS);

@@ -61,6 +61,16 @@ describe('GET /openapi.json', () => {
     expect(served).toContain('PUT /drivers/{driverId}/stations/{stationId}');
   });
 
+  it('describes error bodies as the server sends them, issues with their path', () => {
+    const error = document.components.schemas['error.BAD_REQUEST'];
+    expect(error.required).toEqual(['message', 'code']);
+    expect(error.properties.issues.items).toMatchObject({
+      type: 'object',
+      required: ['path', 'message'],
+      properties: { path: { type: 'array' }, message: { type: 'string' } },
+    });
+  });
+
   it('marks admin procedures as needing the bearer token', () => {
     expect(document.components.securitySchemes.adminToken).toMatchObject({
       type: 'http',

@@ -61,7 +61,8 @@ describe('the remote authorizer', () => {
 
   it('retries a try that hangs, inside the deadline', async () => {
     authorizer = await startReceiver((_received, index, response) => {
-      if (index > 0) response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
+      if (index > 0)
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
     });
     const decision = await remote(authorizer.url, 1_500).decide(STATION, DRIVER);
     expect(decision.status).toBe('allowed');

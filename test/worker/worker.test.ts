@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isDeadLocalOwner } from '../../src/worker/worker.ts';
+import { isDeadLocalOwner, pidSpace } from '../../src/worker/worker.ts';
 import {
   buildService,
   capturingLogger,
@@ -94,6 +94,26 @@ describe('the worker', () => {
     expect(stored?.decidedAt).toBeGreaterThanOrEqual(stored?.createdAt as number);
   });
 
+  it('a claim that fails does not fail the acknowledgements committed with it', async () => {
+    receiver = await startReceiver(answer(204));
+    service = await buildService();
+    service.db.$client.exec(`
+      CREATE TRIGGER refuse_claims BEFORE UPDATE OF locked_by ON charging_session_requests
+      WHEN NEW.locked_by IS NOT NULL BEGIN SELECT RAISE(ABORT, 'claims refused'); END;
+    `);
+    service.worker.start();
+    const target = service;
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, () => submit(target, receiver?.url as string)),
+    );
+    expect(
+      ids.every((id) => typeof id === 'string' && row(target, id)?.callbackState === 'pending'),
+    ).toBe(true);
+
+    service.db.$client.exec('DROP TRIGGER refuse_claims');
+    await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
+  });
+
   it('on stop, lets an attempt in flight finish and records it', async () => {
     receiver = await startReceiver((_r, _i, response) =>
       setTimeout(() => response.writeHead(200).end(), 300),
@@ -151,7 +171,7 @@ describe('the worker', () => {
     const id = await submit(service, receiver.url);
     service.db.$client
       .prepare('update charging_session_requests set locked_by = ?, locked_until = ? where id = ?')
-      .run(`${hostname()}:999999:dead`, Date.now() + 60_000, id);
+      .run(`${pidSpace()}:999999:dead`, Date.now() + 60_000, id);
     service.worker.start();
     await waitFor(() => row(service as TestService, id)?.callbackState === 'delivered', {
       timeoutMs: 3_000,
@@ -160,13 +180,15 @@ describe('the worker', () => {
 });
 
 describe('isDeadLocalOwner', () => {
-  const self = `${hostname()}:${process.pid}:self`;
+  const here = pidSpace();
+  const self = `${here}:${process.pid}:self`;
   it.each([
-    [`${hostname()}:999999:x`, true],
-    [`${hostname()}:${process.pid}:earlier`, true],
+    [`${here}:999999:x`, true],
+    [`${here}:${process.pid}:earlier`, true],
     [self, false],
-    [`${hostname()}:1:x`, false],
-    [`another-host:999999:x`, false],
+    [`${here}:1:x`, false],
+    [`${hostname()}/4026599999:999999:x`, false], // same host name, another pid namespace
+    ['another-host/1:999999:x', false],
     ['garbage', false],
   ])('%s → %s', (owner, dead) => {
     expect(isDeadLocalOwner(owner, self)).toBe(dead);
