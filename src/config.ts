@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { parseCidrList } from './domain/address-policy.ts';
 import { parseRetrySchedule } from './domain/retry-schedule.ts';
 import { webhookSecretKey } from './domain/webhook-secret.ts';
-import { parseCidrList } from './worker/address-policy.ts';
 
 /**
  * The environment, parsed once. Every variable is optional; an empty value counts as unset.

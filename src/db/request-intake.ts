@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { CreateRequestInput } from '../domain/charging-session-request.ts';
-import { DomainError } from '../domain/errors.ts';
+import { replayedRequestId, requestFingerprint } from '../domain/idempotency.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { IdempotencyKeyQueries, StoredKey } from './idempotency-keys.ts';
 import { newRequestId } from './request-ids.ts';
@@ -15,7 +14,7 @@ export type Intake = {
   submit(input: CreateRequestInput, idempotencyKey?: string): Promise<IntakeResult>;
 };
 
-export type IntakeResult = { requestId: string; createdAt: number; replayed: boolean };
+export type IntakeResult = { requestId: string; replayed: boolean };
 
 export type IntakeDeps = {
   groupCommit: GroupCommit;
@@ -26,27 +25,10 @@ export type IntakeDeps = {
   onCommitted?: () => void;
 };
 
-type Committed = StoredKey & { created: boolean; createdAt: number };
+type Committed = StoredKey & { created: boolean };
 
-function fingerprintOf(input: CreateRequestInput): string {
-  return createHash('sha256')
-    .update(JSON.stringify([input.stationId, input.driverId, input.callbackUrl]))
-    .digest('base64url');
-}
-
-function replay(
-  key: string,
-  stored: StoredKey,
-  fingerprint: string,
-  createdAt: number,
-): IntakeResult {
-  if (stored.fingerprint !== fingerprint) {
-    throw new DomainError(
-      'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key "${key}" was already used with a different request body`,
-    );
-  }
-  return { requestId: stored.requestId, createdAt, replayed: true };
+function replay(key: string, stored: StoredKey, fingerprint: string): IntakeResult {
+  return { requestId: replayedRequestId(key, stored, fingerprint), replayed: true };
 }
 
 export function createIntake({
@@ -66,35 +48,34 @@ export function createIntake({
       // Inside the IMMEDIATE transaction no other writer runs, so check-then-insert is safe.
       if (key !== undefined) {
         const stored = idempotencyKeys.findLive(key, createdAt);
-        if (stored) return { ...stored, created: false, createdAt };
+        if (stored) return { ...stored, created: false };
       }
       requests.insert({ id, ...input, createdAt });
       if (key !== undefined) idempotencyKeys.save(key, fingerprint, id, createdAt);
-      return { requestId: id, fingerprint, created: true, createdAt };
+      return { requestId: id, fingerprint, created: true };
     });
   }
 
   return {
     async submit(input, key) {
-      const fingerprint = key === undefined ? '' : fingerprintOf(input);
+      const fingerprint = key === undefined ? '' : requestFingerprint(input);
       if (key !== undefined) {
         const earlier = inFlight.get(key);
         if (earlier) {
           const first = await earlier.catch(() => undefined);
-          if (first) return replay(key, first, fingerprint, first.createdAt);
+          if (first) return replay(key, first, fingerprint);
         }
         const stored = idempotencyKeys.findLive(key, now());
-        if (stored) return replay(key, stored, fingerprint, now());
+        if (stored) return replay(key, stored, fingerprint);
       }
 
       const pending = commit(input, key, fingerprint);
       if (key !== undefined) inFlight.set(key, pending);
       try {
         const committed = await pending;
-        if (!committed.created)
-          return replay(key as string, committed, fingerprint, committed.createdAt);
+        if (!committed.created) return replay(key as string, committed, fingerprint);
         onCommitted?.();
-        return { requestId: committed.requestId, createdAt: committed.createdAt, replayed: false };
+        return { requestId: committed.requestId, replayed: false };
       } finally {
         if (key !== undefined && inFlight.get(key) === pending) inFlight.delete(key);
       }

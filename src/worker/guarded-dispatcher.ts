@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import type { AddressVerdict } from './address-policy.ts';
+import { type AddressVerdict, refusalMessage } from '../domain/address-policy.ts';
 
 /**
  * The HTTP dispatcher for callbacks. Every connection it opens is checked against the address
@@ -19,7 +19,7 @@ export class RefusedDestinationError extends Error {
     readonly verdict: Extract<AddressVerdict, { allowed: false }>,
     host: string,
   ) {
-    super(host === verdict.address ? verdict.reason : `${host} resolves to ${verdict.reason}`);
+    super(refusalMessage(verdict, host));
   }
 }
 
@@ -29,6 +29,8 @@ export type GuardedDispatcherOptions = {
   onRefused?: (error: RefusedDestinationError) => void;
   connectTimeoutMs: number;
   connectionsPerOrigin?: number;
+  /** The resolver (tests give their own). */
+  lookup?: typeof dnsLookup;
 };
 
 export function createGuardedDispatcher({
@@ -36,6 +38,7 @@ export function createGuardedDispatcher({
   onRefused,
   connectTimeoutMs,
   connectionsPerOrigin = 64,
+  lookup = dnsLookup,
 }: GuardedDispatcherOptions): Agent {
   const refuse = (verdict: AddressVerdict, host: string) => {
     const error = new RefusedDestinationError(
@@ -47,7 +50,7 @@ export function createGuardedDispatcher({
   };
 
   const guardedLookup = ((hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    lookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 4);
       const allowed = addresses.filter((entry) => policy(entry.address).allowed);
       const first = allowed[0];

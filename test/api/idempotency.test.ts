@@ -49,6 +49,15 @@ describe('Idempotency-Key', () => {
     expect(countRows()).toBe(1);
   });
 
+  it('treats a station id in another case as the same body', async () => {
+    service = await buildService();
+    const first = await post(validRequest(), 'case-key');
+    const upper = validRequest({ stationId: validRequest().stationId.toUpperCase() });
+    const again = await post(upper, 'case-key');
+    expect(again.statusCode).toBe(200);
+    expect(again.json().requestId).toBe(first.json().requestId);
+  });
+
   it('treats different keys, and no key, as different requests', async () => {
     service = await buildService();
     const a = await post(validRequest(), 'key-a');

@@ -9,25 +9,13 @@ import {
   requestViewSchema,
 } from '../../domain/charging-session-request.ts';
 import { DomainError, notFound } from '../../domain/errors.ts';
+import { idempotencyHeaders } from '../../domain/idempotency.ts';
 import type { Context } from '../context.ts';
 import { adminProcedure, publicProcedure, router } from '../trpc.ts';
 import { iso, requestView } from '../views.ts';
 import { errorResponses } from './openapi-meta.ts';
 
 const TAG = 'Charging session requests';
-
-export const idempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1, 'Idempotency-Key must not be empty')
-    .max(255, 'Idempotency-Key must be at most 255 characters')
-    .regex(/^[\x20-\x7e]+$/, 'Idempotency-Key may only contain printable ASCII characters')
-    .optional()
-    .meta({
-      description:
-        'Makes the create safe to retry: the same key with the same body within 24 h answers the first response again and creates nothing.',
-    }),
-});
 
 function idempotencyKeyOf(ctx: Context): string | undefined {
   const parsed = idempotencyHeaders.safeParse({ 'idempotency-key': ctx.idempotencyKey });

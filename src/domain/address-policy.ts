@@ -10,7 +10,16 @@ export type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 export type AddressVerdict =
   | { allowed: true; address: string }
-  | { allowed: false; address: string; range: string; kind: string; reason: string };
+  | {
+      allowed: false;
+      address: string;
+      range: string;
+      kind: string;
+      /** e.g. `127.0.0.1 (IPv4-mapped form of …)` */
+      described: string;
+      /** e.g. `loopback range 127.0.0.0/8` */
+      where: string;
+    };
 
 const REFUSED_RANGES: ReadonlyArray<readonly [kind: string, cidrs: readonly string[]]> = [
   [
@@ -20,6 +29,7 @@ const REFUSED_RANGES: ReadonlyArray<readonly [kind: string, cidrs: readonly stri
       '169.254.170.2/32',
       '100.100.100.200/32',
       '192.0.0.192/32',
+      '168.63.129.16/32',
       'fd00:ec2::254/128',
     ],
   ],
@@ -101,13 +111,17 @@ export function createAddressPolicy(allowed: readonly Cidr[]): (address: string)
 
 function refusal(address: string, range: string, kind: string, mapped: string): AddressVerdict {
   const where = range === kind || range === 'none' ? kind : `${kind} range ${range}`;
-  return {
-    allowed: false,
-    address,
-    range,
-    kind,
-    reason:
-      `callback destination ${address}${mapped} is in the ${where}; ` +
-      'callbacks only reach public addresses unless the range is listed in CALLBACK_ALLOWED_CIDRS',
-  };
+  return { allowed: false, address, range, kind, described: `${address}${mapped}`, where };
+}
+
+/** What `lastError` says when a callback was refused, for an address or a host name. */
+export function refusalMessage(
+  verdict: Extract<AddressVerdict, { allowed: false }>,
+  host: string,
+): string {
+  const what =
+    host === verdict.address
+      ? `callback destination ${verdict.described} is in the ${verdict.where}`
+      : `callback host ${host} resolves to ${verdict.described}, which is in the ${verdict.where}`;
+  return `${what}; callbacks only reach public addresses unless the range is listed in CALLBACK_ALLOWED_CIDRS`;
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createAddressPolicy, parseCidrList } from '../../src/worker/address-policy.ts';
+import {
+  createAddressPolicy,
+  parseCidrList,
+  refusalMessage,
+} from '../../src/domain/address-policy.ts';
 
 const strict = createAddressPolicy([]);
 
@@ -27,6 +31,7 @@ describe('address policy without an allowlist', () => {
     ['169.254.169.254', 'cloud metadata', '169.254.169.254/32'],
     ['169.254.170.2', 'cloud metadata', '169.254.170.2/32'],
     ['100.100.100.200', 'cloud metadata', '100.100.100.200/32'],
+    ['168.63.129.16', 'cloud metadata', '168.63.129.16/32'],
     ['fd00:ec2::254', 'cloud metadata', 'fd00:ec2::254/128'],
     ['169.254.1.1', 'link-local', '169.254.0.0/16'],
     ['fe80::1', 'link-local', 'fe80::/10'],
@@ -48,8 +53,7 @@ describe('address policy without an allowlist', () => {
     const verdict = strict(address);
     expect(verdict).toMatchObject({ allowed: false, kind, range });
     if (!verdict.allowed) {
-      expect(verdict.reason).toContain(address);
-      expect(verdict.reason).toContain('CALLBACK_ALLOWED_CIDRS');
+      expect(verdict.where).toBe(range === kind ? kind : `${kind} range ${range}`);
     }
   });
 
@@ -61,7 +65,19 @@ describe('address policy without an allowlist', () => {
   ])('refuses the IPv4-mapped form %s as %s', (address, kind) => {
     const verdict = strict(address);
     expect(verdict).toMatchObject({ allowed: false, kind });
-    if (!verdict.allowed) expect(verdict.reason).toContain('IPv4-mapped form of');
+    if (!verdict.allowed) expect(verdict.described).toContain('IPv4-mapped form of');
+  });
+
+  it('says in lastError which address, which range, and how to allow it', () => {
+    const loopback = strict('127.0.0.1');
+    const metadata = strict('169.254.169.254');
+    if (loopback.allowed || metadata.allowed) throw new Error('expected refusals');
+    expect(refusalMessage(loopback, '127.0.0.1')).toBe(
+      'callback destination 127.0.0.1 is in the loopback range 127.0.0.0/8; callbacks only reach public addresses unless the range is listed in CALLBACK_ALLOWED_CIDRS',
+    );
+    expect(refusalMessage(metadata, 'metadata.internal')).toBe(
+      'callback host metadata.internal resolves to 169.254.169.254, which is in the cloud metadata range 169.254.169.254/32; callbacks only reach public addresses unless the range is listed in CALLBACK_ALLOWED_CIDRS',
+    );
   });
 
   it('allows the IPv4-mapped form of a public address', () => {
