@@ -5,7 +5,12 @@ import type { Services } from './api/context.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { WORKER_LEASE_MS } from './config.ts';
-import { type Database, isDatabaseOpen } from './db/database.ts';
+import {
+  appliedMigrationCount,
+  type Database,
+  isDatabaseOpen,
+  shippedMigrations,
+} from './db/database.ts';
 import { createDriverQueries } from './db/drivers.ts';
 import { createGroupCommit, type GroupCommit } from './db/group-commit.ts';
 import { createIdempotencyKeyQueries } from './db/idempotency-keys.ts';
@@ -46,8 +51,6 @@ export type ChargegateDeps = {
   random?: () => number;
   /** Default process metrics; tests that build many apps turn them off. */
   processMetrics?: boolean;
-  /** Set once migrations have been applied. */
-  migrated?: () => boolean;
   /** Whether this process runs the worker; readiness waits for it only then. */
   runsWorker?: boolean;
   /** Replaces the load monitor's verdict (tests). */
@@ -61,10 +64,10 @@ export async function createChargegate({
   now = Date.now,
   random = Math.random,
   processMetrics = true,
-  migrated = () => true,
   runsWorker = true,
   underPressure,
 }: ChargegateDeps): Promise<Chargegate> {
+  const shipped = shippedMigrations().length;
   const requests = createRequestQueries(db);
   const idempotencyKeys = createIdempotencyKeyQueries(db);
   const drivers = createDriverQueries(db);
@@ -151,7 +154,7 @@ export async function createChargegate({
     onRequest: loadMonitor.requestStarted,
     readiness: () => ({
       database: isDatabaseOpen(db),
-      migrations: migrated(),
+      migrations: isDatabaseOpen(db) && appliedMigrationCount(db) >= shipped,
       worker: runsWorker ? worker.running : true,
     }),
   });

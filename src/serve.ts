@@ -94,7 +94,18 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  if (http) await app.listen({ port: config.port, host: config.host });
+  if (http) {
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      const reason = (error as Error).message;
+      log.fatal({ err: error }, 'cannot listen');
+      console.error(
+        `chargegate: cannot listen on HOST=${config.host} PORT=${config.port}: ${reason}`,
+      );
+      exit(1);
+    }
+  }
   if (runWorker) {
     worker.start();
     retention.start();

@@ -11,10 +11,8 @@ export function registerHealth(app: FastifyInstance, readiness: Readiness): void
       .filter(([, ok]) => !ok)
       .map(([name]) => name);
     if (failing.length === 0) return { status: 'ready', checks };
-    return reply.code(503).send({
-      code: 'SERVICE_UNAVAILABLE',
-      message: `not ready: ${failing.join(', ')}`,
-      checks,
-    });
+    return reply
+      .code(503)
+      .send({ code: 'SERVICE_UNAVAILABLE', message: `not ready: ${failing.join(', ')}` });
   });
 }

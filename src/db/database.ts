@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
@@ -52,4 +52,26 @@ export function isDatabaseOpen(db: Database): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where drizzle's migrator records each migration it applied, one row per migration. */
+const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+/** How many migrations this database has applied. */
+export function appliedMigrationCount(db: Database): number {
+  const exists = db.$client
+    .prepare("select 1 from sqlite_master where type = 'table' and name = ?")
+    .get(MIGRATIONS_TABLE);
+  if (!exists) return 0;
+  return db.$client.prepare(`select count(*) from ${MIGRATIONS_TABLE}`).pluck().get() as number;
+}
+
+/** The migrations shipped with this version, oldest first. */
+export function shippedMigrations(): string[] {
+  const journal = JSON.parse(
+    readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8'),
+  ) as {
+    entries: Array<{ tag: string }>;
+  };
+  return journal.entries.map((entry) => entry.tag);
 }

@@ -311,7 +311,7 @@ export function createRequestQueries(db: Database) {
       return { count: row?.count ?? 0, oldestCreatedAt: row?.oldest ?? null };
     },
 
-    /** Deletes up to `limit` delivered or failed requests created before `before`. */
+    /** Deletes up to `limit` delivered or failed requests created and finished before `before`. */
     deleteFinishedBefore(before: number, limit: number): number {
       return db
         .delete(requests)
@@ -325,6 +325,8 @@ export function createRequestQueries(db: Database) {
                 and(
                   inArray(requests.callbackState, ['delivered', 'failed']),
                   lt(requests.createdAt, before),
+                  // A request re-sent recently (redeliver, recover) is kept as long as a new one.
+                  lt(requests.completedAt, before),
                 ),
               )
               .limit(limit),

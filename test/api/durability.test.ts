@@ -70,10 +70,7 @@ describe('readiness', () => {
     expect((await service.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     const before = await service.app.inject({ method: 'GET', url: '/readyz' });
     expect(before.statusCode).toBe(503);
-    expect(before.json()).toMatchObject({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'not ready: worker',
-    });
+    expect(before.json()).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'not ready: worker' });
     service.worker.start();
     const after = await service.app.inject({ method: 'GET', url: '/readyz' });
     expect(after.statusCode).toBe(200);
@@ -94,7 +91,21 @@ describe('readiness', () => {
     service.db.$client.close();
     const response = await service.app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
-    expect(response.json().checks.database).toBe(false);
+    expect(response.json().message).toBe('not ready: database, migrations, worker');
     await service.app.close();
+  });
+
+  it('answers 503 when the database lacks a migration this version ships', async () => {
+    const service = await buildService();
+    service.worker.start();
+    expect((await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    service.db.$client.exec('delete from __drizzle_migrations');
+    const response = await service.app.inject({ method: 'GET', url: '/readyz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'not ready: migrations',
+    });
+    await service.close();
   });
 });

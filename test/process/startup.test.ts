@@ -42,6 +42,17 @@ describe('npm start', () => {
     );
   });
 
+  it('names HOST and PORT when it cannot listen', async () => {
+    running = await startService(
+      { DATABASE_PATH: `${tempDir()}/cg.db`, HOST: 'no-such-host.invalid' },
+      { ready: false },
+    );
+    expect(await running.exited).toBe(1);
+    expect(running.output()).toContain(
+      'chargegate: cannot listen on HOST=no-such-host.invalid PORT=0:',
+    );
+  });
+
   it('stops with a clear message when a migration fails', async () => {
     const path = `${tempDir()}/cg.db`;
     const db = new BetterSqlite3(path);

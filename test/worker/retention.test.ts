@@ -13,7 +13,12 @@ function setUp() {
   const db = migratedDatabase();
   const requests = createRequestQueries(db);
   const idempotencyKeys = createIdempotencyKeyQueries(db);
-  const add = (id: string, createdAt: number, state: 'pending' | 'delivered' | 'failed') => {
+  const add = (
+    id: string,
+    createdAt: number,
+    state: 'pending' | 'delivered' | 'failed',
+    completedAt = createdAt,
+  ) => {
     requests.insert({
       id,
       stationId: '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50',
@@ -24,9 +29,9 @@ function setUp() {
     if (state !== 'pending') {
       db.$client
         .prepare(
-          'update charging_session_requests set callback_state = ?, next_attempt_at = null where id = ?',
+          'update charging_session_requests set callback_state = ?, next_attempt_at = null, completed_at = ? where id = ?',
         )
-        .run(state, id);
+        .run(state, completedAt, id);
     }
     db.$client
       .prepare(
@@ -54,9 +59,15 @@ describe('retention', () => {
     add('old-pending', now - 90 * DAY, 'pending');
     add('edge-delivered', now - 30 * DAY, 'delivered');
     add('new-failed', now - DAY, 'failed');
+    add('old-redelivered-yesterday', now - 40 * DAY, 'delivered', now - DAY);
     expect(retention.sweepBatch()).toBe(2);
-    expect(ids()).toEqual(['edge-delivered', 'new-failed', 'old-pending']);
-    expect(db.$client.prepare('select count(*) from callback_attempts').pluck().get()).toBe(3);
+    expect(ids()).toEqual([
+      'edge-delivered',
+      'new-failed',
+      'old-pending',
+      'old-redelivered-yesterday',
+    ]);
+    expect(db.$client.prepare('select count(*) from callback_attempts').pluck().get()).toBe(4);
   });
 
   it('expires idempotency keys after 24 hours', () => {
