@@ -21,7 +21,7 @@ import { createAddressPolicy } from './domain/address-policy.ts';
 import { webhookSecretKey } from './domain/webhook-secret.ts';
 import { createLoadMonitor } from './load-monitor.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { VERSION } from './version.ts';
+import { packageVersion } from './version.ts';
 import { createAclAuthorizer, createRemoteAuthorizer } from './worker/authorizer.ts';
 import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
@@ -29,7 +29,8 @@ import { createWorker, type Worker } from './worker/worker.ts';
 
 /**
  * The composition root: every component built from a config, a migrated database and a logger.
- * Nothing here listens, starts timers or reads the environment; `main.ts` and the tests do that.
+ * Nothing here listens, starts a timer or reads the environment: `serve.ts` (through
+ * `startBackground`) and the tests do that.
  */
 
 export type Chargegate = {
@@ -39,6 +40,8 @@ export type Chargegate = {
   services: Services;
   metrics: Metrics;
   groupCommit: GroupCommit;
+  /** Starts the worker, retention and load monitoring. */
+  startBackground(): void;
   /** Closes the HTTP dispatchers and timers (after the worker has stopped). */
   closeResources(): Promise<void>;
 };
@@ -109,7 +112,7 @@ export async function createChargegate({
     signingKey: webhookSecretKey(resolveWebhookSecret(db, config.webhookSecret)),
     callbackTimeoutMs: config.callbackTimeoutMs,
     retrySchedule: config.callbackRetrySchedule,
-    userAgent: `chargegate/${VERSION} (+https://www.standardwebhooks.com)`,
+    userAgent: `chargegate/${packageVersion()} (+https://www.standardwebhooks.com)`,
     now,
     random,
     log: log.child({ component: 'worker' }),
@@ -148,7 +151,7 @@ export async function createChargegate({
   const app = await buildApp({
     services,
     log,
-    version: VERSION,
+    version: packageVersion(),
     metrics,
     metricsToken: config.metricsToken,
     onRequest: loadMonitor.requestStarted,
@@ -166,6 +169,11 @@ export async function createChargegate({
     services,
     metrics,
     groupCommit,
+    startBackground() {
+      loadMonitor.start();
+      worker.start();
+      retention.start();
+    },
     async closeResources() {
       loadMonitor.stop();
       const close = (dispatcher: Agent | undefined) =>

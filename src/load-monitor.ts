@@ -10,6 +10,8 @@ export type LoadMonitor = {
   /** Call once per incoming HTTP request. */
   requestStarted(): void;
   underPressure(): boolean;
+  /** Starts sampling; until then there is never pressure. */
+  start(): void;
   stop(): void;
 };
 
@@ -17,21 +19,29 @@ export function createLoadMonitor({ threshold = 0.9, intervalMs = 100 } = {}): L
   let previous = performance.eventLoopUtilization();
   let requests = 0;
   let pressed = false;
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  const sample = () => {
     const current = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(current, previous);
     previous = current;
     pressed = utilization > threshold && requests > 0;
     requests = 0;
-  }, intervalMs);
-  timer.unref();
+  };
   return {
     requestStarted() {
       requests++;
     },
     underPressure: () => pressed,
+    start() {
+      if (timer) return;
+      previous = performance.eventLoopUtilization();
+      timer = setInterval(sample, intervalMs);
+      timer.unref();
+    },
     stop() {
       clearInterval(timer);
+      timer = undefined;
+      pressed = false;
     },
   };
 }

@@ -106,10 +106,7 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
       exit(1);
     }
   }
-  if (runWorker) {
-    worker.start();
-    retention.start();
-  }
+  if (runWorker) chargegate.startBackground();
   log.info(
     {
       http: http ? 'on' : 'off',

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 
+let version: string | undefined;
+
 /** The package version, for the OpenAPI document and the callback User-Agent. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export function packageVersion(): string {
+  version ??= (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  return version;
+}

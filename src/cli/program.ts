@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config.ts';
 import { MigrationError } from '../db/database.ts';
-import { VERSION } from '../version.ts';
+import { packageVersion } from '../version.ts';
 import { callbacksRecoverCommand } from './callbacks-recover.ts';
 import { DRIVER_FILE_FORMATS, type DriverFileFormat } from './driver-file-format.ts';
 import { driversExportCommand } from './drivers-export.ts';
@@ -52,7 +52,7 @@ export function createProgram(ctx: CliContext): Command {
     .description(
       'Authorizes EV charging session requests and delivers the signed decisions to callback URLs.',
     )
-    .version(VERSION, '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .exitOverride()
     .configureOutput({

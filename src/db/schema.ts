@@ -1,5 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { ATTEMPT_OUTCOMES } from '../domain/attempt.ts';
+import { CALLBACK_STATES } from '../domain/charging-session-request.ts';
+import { DECISION_SOURCES, DECISION_STATUSES } from '../domain/decision.ts';
+import { DRIVER_STATUSES } from '../domain/driver.ts';
 
 /**
  * The tables. Times are epoch milliseconds in INTEGER columns. Migrations in `migrations/`
@@ -16,15 +20,13 @@ export const requests = sqliteTable(
     createdAt: integer('created_at').notNull(),
 
     decisionStatus: text('decision_status', {
-      enum: ['allowed', 'not_allowed', 'unknown', 'invalid'],
+      enum: DECISION_STATUSES,
     }),
-    decisionSource: text('decision_source', { enum: ['acl', 'authorizer'] }),
+    decisionSource: text('decision_source', { enum: DECISION_SOURCES }),
     decisionReason: text('decision_reason'),
     decidedAt: integer('decided_at'),
 
-    callbackState: text('callback_state', { enum: ['pending', 'delivered', 'failed'] })
-      .notNull()
-      .default('pending'),
+    callbackState: text('callback_state', { enum: CALLBACK_STATES }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     /** Attempts since the request was created or last re-queued; indexes the retry schedule. */
     cycleAttempts: integer('cycle_attempts').notNull().default(0),
@@ -63,7 +65,7 @@ export const callbackAttempts = sqliteTable(
     startedAt: integer('started_at').notNull(),
     durationMs: integer('duration_ms').notNull(),
     outcome: text('outcome', {
-      enum: ['delivered', 'http_error', 'timeout', 'network', 'refused', 'error'],
+      enum: ATTEMPT_OUTCOMES,
     }).notNull(),
     responseStatus: integer('response_status'),
     error: text('error'),
@@ -91,7 +93,7 @@ export const drivers = sqliteTable(
   'drivers',
   {
     driverId: text('driver_id').primaryKey(),
-    status: text('status', { enum: ['active', 'blocked'] }).notNull(),
+    status: text('status', { enum: DRIVER_STATUSES }).notNull(),
     expiresAt: integer('expires_at'),
     allStations: integer('all_stations', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),

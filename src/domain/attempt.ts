@@ -6,6 +6,16 @@ import { formatDuration, scheduledDelay } from './retry-schedule.ts';
  * schedule with jitter, `Retry-After` on 429/503 honoured; failed when the schedule runs out).
  */
 
+/** How an attempt ended, as recorded and shown in the delivery log. */
+export const ATTEMPT_OUTCOMES = [
+  'delivered',
+  'http_error',
+  'timeout',
+  'network',
+  'refused',
+  'error',
+] as const;
+
 export type AttemptOutcome =
   | { kind: 'delivered'; status: number; responseBody: string }
   | { kind: 'http_error'; status: number; responseBody: string; retryAfterMs: number | undefined }

@@ -9,7 +9,7 @@ import { migrationSummary } from '../../src/cli/migrate.ts';
 import { createRequestQueries } from '../../src/db/requests.ts';
 import { requests } from '../../src/db/schema.ts';
 import { storedWebhookSecret } from '../../src/db/settings.ts';
-import { VERSION } from '../../src/version.ts';
+import { packageVersion } from '../../src/version.ts';
 import { migratedDatabase } from '../helpers/app.ts';
 import { tempDir } from '../helpers/process.ts';
 import { runBinary, runInProcess, writeText } from './cli.ts';
@@ -282,6 +282,6 @@ describe('help and usage', () => {
 
   it('prints the version', async () => {
     const result = await runInProcess(['--version'], {});
-    expect(result).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+    expect(result).toEqual({ code: 0, stdout: `${packageVersion()}\n`, stderr: '' });
   });
 });

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { ATTEMPT_OUTCOMES } from '../../domain/attempt.ts';
 import {
   ACKNOWLEDGED,
   acknowledgementSchema,
@@ -51,7 +52,7 @@ const attemptView = z.object({
   attempt: z.number().int(),
   startedAt: z.string().meta({ format: 'date-time' }),
   durationMs: z.number().int(),
-  outcome: z.enum(['delivered', 'http_error', 'timeout', 'network', 'refused', 'error']),
+  outcome: z.enum(ATTEMPT_OUTCOMES),
   responseStatus: z.number().int().nullable(),
   error: z.string().nullable(),
   responseBody: z.string().nullable().meta({ description: 'The first 1 KiB of the response body' }),
