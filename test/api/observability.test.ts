@@ -39,7 +39,11 @@ describe('GET /metrics', () => {
     receiver = await startReceiver((_r, index, response) =>
       response.writeHead(index === 0 ? 500 : 204).end(),
     );
-    service = await buildService({ env: { CALLBACK_RETRY_SCHEDULE: '20ms' } });
+    let skew = 0;
+    service = await buildService({
+      env: { CALLBACK_RETRY_SCHEDULE: '20ms' },
+      now: () => Date.now() + skew,
+    });
     service.services.drivers.upsert(
       validRequest().driverId,
       { status: 'active', allStations: true },
@@ -53,9 +57,14 @@ describe('GET /metrics', () => {
     const pending = await scrape();
     expect(value(pending, 'chargegate_requests_created_total')).toBe(2);
     expect(value(pending, 'chargegate_callbacks_pending')).toBe(2);
-    expect(
-      value(pending, 'chargegate_callbacks_oldest_pending_age_seconds'),
-    ).toBeGreaterThanOrEqual(0);
+    expect(value(pending, 'chargegate_callbacks_oldest_pending_age_seconds')).toBeLessThan(5);
+    skew = 42_000;
+    const later = await scrape();
+    expect(value(later, 'chargegate_callbacks_oldest_pending_age_seconds')).toBeGreaterThanOrEqual(
+      42,
+    );
+    expect(value(later, 'chargegate_callbacks_oldest_pending_age_seconds')).toBeLessThan(47);
+    skew = 0;
 
     service.worker.start();
     await waitFor(() => service.services.requests.pendingSummary().count === 0);

@@ -201,6 +201,24 @@ describe('a receiver that fails', () => {
     expect(pending.callback.state).toBe('pending');
   });
 
+  it('reads a Retry-After HTTP date on a 503', async () => {
+    const retryAt = new Date(Date.now() + 120_000);
+    retryAt.setMilliseconds(0);
+    await start(
+      { CALLBACK_RETRY_SCHEDULE: '10ms' },
+      answer(503, { 'retry-after': retryAt.toUTCString() }),
+    );
+    const requestId = await submit();
+    const pending = await waitFor(async () => {
+      const current = await view(requestId);
+      return current.callback.attempts === 1 ? current : undefined;
+    });
+    const next = Date.parse(pending.callback.nextAttemptAt);
+    expect(next).toBeGreaterThanOrEqual(retryAt.getTime() - 1_000);
+    expect(next).toBeLessThanOrEqual(retryAt.getTime() + 1_000);
+    expect(pending.callback.lastResponseStatus).toBe(503);
+  });
+
   it('keeps only the first 1 KiB of a response body', async () => {
     await start({ CALLBACK_RETRY_SCHEDULE: 'none' }, answer(400, {}, 'x'.repeat(5_000)));
     const requestId = await submit();
