@@ -11,7 +11,7 @@ import { registerDocs } from './api/docs.ts';
 import { type Readiness, registerHealth } from './api/health.ts';
 import {
   clientErrorResponse,
-  httpErrorBody,
+  httpErrorHandler,
   registerHttpErrorHandlers,
 } from './api/http-errors.ts';
 import { registerMetrics } from './api/metrics-route.ts';
@@ -60,10 +60,8 @@ export async function buildApp({
     },
     return503OnClosing: true,
     // A URL that cannot be decoded answers in the API's error shape too.
-    frameworkErrors: (error, request, reply) => {
-      const { status, body } = httpErrorBody(error, BODY_LIMIT, request.headers['content-type']);
-      void (reply as FastifyReply).code(status).send(body);
-    },
+    frameworkErrors: (error, request, reply) =>
+      void httpErrorHandler(BODY_LIMIT)(error, request, reply as FastifyReply),
     clientErrorHandler: (error, socket) => {
       const response = clientErrorResponse(error);
       if (response && socket.writable) socket.end(response);

@@ -155,11 +155,14 @@ export async function createChargegate({
     metrics,
     metricsToken: config.metricsToken,
     onRequest: loadMonitor.requestStarted,
-    readiness: () => ({
-      database: isDatabaseOpen(db),
-      migrations: isDatabaseOpen(db) && appliedMigrationCount(db) >= shipped,
-      worker: runsWorker ? worker.running : true,
-    }),
+    readiness: () => {
+      const open = isDatabaseOpen(db);
+      return {
+        database: open,
+        migrations: open && appliedMigrationCount(db) >= shipped,
+        worker: runsWorker ? worker.running : true,
+      };
+    },
   });
 
   return {

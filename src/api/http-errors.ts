@@ -1,5 +1,5 @@
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts';
 
 /**
@@ -21,7 +21,7 @@ const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   429: 'TOO_MANY_REQUESTS',
 };
 
-export const codeForStatus = (status: number): TRPC_ERROR_CODE_KEY =>
+const codeForStatus = (status: number): TRPC_ERROR_CODE_KEY =>
   CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
 
 /** Client-facing wording for Fastify's own errors. */
@@ -94,12 +94,23 @@ export function clientErrorResponse(error: NodeJS.ErrnoException): string | unde
   ].join('\r\n');
 }
 
-export function registerHttpErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+/**
+ * A Fastify error handler: the status and public body of `httpErrorBody`, a log line for 5xx,
+ * and the body sent as `envelope` wraps it (as is, by default).
+ */
+export function httpErrorHandler(
+  bodyLimit: number,
+  envelope: (status: number, body: ErrorBody) => unknown = (_status, body) => body,
+) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = httpErrorBody(error, bodyLimit, request.headers['content-type']);
     if (status >= 500) request.log.error({ err: error }, 'unhandled error');
-    return reply.code(status).type('application/json').send(body);
-  });
+    return reply.code(status).type('application/json').send(envelope(status, body));
+  };
+}
+
+export function registerHttpErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler(httpErrorHandler(bodyLimit));
   app.setNotFoundHandler((request, reply) => {
     const path = (request.url.split('?')[0] ?? '').slice(0, 200);
     return reply.code(404).send({

@@ -1,9 +1,9 @@
 import type { TRPCError } from '@trpc/server';
 import { resolveResponse } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { contextFrom, type Services } from './context.ts';
-import { codeForStatus, httpErrorBody } from './http-errors.ts';
+import { httpErrorHandler } from './http-errors.ts';
 import { appRouter } from './routers/app-router.ts';
 
 /**
@@ -39,18 +39,15 @@ export async function registerTrpcDoor(
       });
 
       // Errors raised before tRPC runs (body too large) still answer in tRPC's envelope.
-      scope.setErrorHandler((error: FastifyError, request, reply) => {
-        const { status, body } = httpErrorBody(error, bodyLimit, request.headers['content-type']);
-        if (status >= 500) request.log.error({ err: error }, 'unhandled error');
-        const code = codeForStatus(status);
-        return reply.code(status).send({
+      scope.setErrorHandler(
+        httpErrorHandler(bodyLimit, (status, { code, message }) => ({
           error: {
-            message: body.message,
+            message,
             code: TRPC_ERROR_CODES_BY_KEY[code],
             data: { code, httpStatus: status },
           },
-        });
-      });
+        })),
+      );
 
       const handler = async (request: FastifyRequest, reply: FastifyReply) => {
         const { path } = request.params as { path: string };

@@ -134,11 +134,19 @@ export function createWorker(deps: WorkerDeps): Worker {
     return { pressed, capacity: limit - inFlight.size };
   }
 
-  /** Claims up to `limit` due callbacks; runs inside a group-commit transaction. */
-  function claim(now: number, limit: number): RequestRow[] {
-    const rows = requests.claimDue(owner, now, now + deps.leaseMs, limit, decideOnClaim);
-    if (rows.length > 0) deps.metrics?.claimBatchSize.observe(rows.length);
-    return rows;
+  /**
+   * Claims up to `limit` due callbacks; runs inside a group-commit transaction. A failure is
+   * returned, not thrown: its statement is rolled back and the acknowledgements committed in the
+   * same transaction are unaffected.
+   */
+  function claim(now: number, limit: number): { rows: RequestRow[]; error?: unknown } {
+    try {
+      const rows = requests.claimDue(owner, now, now + deps.leaseMs, limit, decideOnClaim);
+      if (rows.length > 0) deps.metrics?.claimBatchSize.observe(rows.length);
+      return { rows };
+    } catch (error) {
+      return { rows: [], error };
+    }
   }
 
   /**
@@ -151,13 +159,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (!running || stopping || loopClaiming) return undefined;
     const { capacity } = room();
     if (capacity <= 0) return undefined;
-    let rows: RequestRow[];
-    try {
-      rows = claim(deps.now(), capacity);
-    } catch (error) {
-      log.error({ err: error }, 'claim at commit failed; the worker loop claims instead');
-      return undefined;
-    }
+    const { rows, error } = claim(deps.now(), capacity);
+    if (error) log.error({ err: error }, 'claim at commit failed; the worker loop claims instead');
     if (rows.length === 0) return undefined;
     return () => {
       for (const row of rows) track(row);
@@ -209,17 +212,9 @@ export function createWorker(deps: WorkerDeps): Worker {
           const now = deps.now();
           // Through the group commit: the claim shares its commit with the acknowledgements and
           // attempt records of the same turn of the event loop.
-          // A failing claim is caught inside the transaction (its statement is rolled back) so
-          // that it cannot fail the acknowledgements committed with it.
           loopClaiming = true;
           const claimed = await deps.groupCommit
-            .run(() => {
-              try {
-                return { rows: claim(now, capacity) };
-              } catch (error) {
-                return { rows: [] as RequestRow[], error };
-              }
-            })
+            .run(() => claim(now, capacity))
             .finally(() => {
               loopClaiming = false;
             });

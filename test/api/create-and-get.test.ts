@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildService, type TestService, validRequest } from '../helpers/app.ts';
+import { buildService, postCreate, type TestService, validRequest } from '../helpers/app.ts';
 
 let service: TestService;
 beforeEach(async () => {
@@ -10,12 +10,7 @@ afterEach(async () => {
 });
 
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  postCreate(service, body, headers);
 
 describe('POST /api/charging-session-requests', () => {
   it('acknowledges a valid request only once it is stored', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildService, type TestService, validRequest } from '../helpers/app.ts';
+import { buildService, postCreate, type TestService, validRequest } from '../helpers/app.ts';
 import { ADMIN_TOKEN } from '../helpers/config.ts';
 import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -14,12 +14,7 @@ afterEach(async () => {
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function submit(callbackUrl: string): Promise<string> {
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(validRequest({ callbackUrl })),
-  });
+  const response = await postCreate(service, validRequest({ callbackUrl }));
   return response.json().requestId;
 }
 

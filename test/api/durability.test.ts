@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildService, migratedDatabase, validRequest } from '../helpers/app.ts';
+import { buildService, migratedDatabase, postCreate, validRequest } from '../helpers/app.ts';
 import { tempDir } from '../helpers/process.ts';
 
-const post = (service: Awaited<ReturnType<typeof buildService>>, body: unknown) =>
-  service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(body),
-  });
+const post = postCreate;
 
 describe('durability', () => {
   it('finds a request again after the app restarts on the same file', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildService, type TestService, validRequest } from '../helpers/app.ts';
+import { buildService, postCreate, type TestService, validRequest } from '../helpers/app.ts';
 
 let service: TestService;
 afterEach(async () => {
@@ -13,15 +13,7 @@ const countRows = () =>
     .get() as number;
 
 const post = (body: unknown, key?: string) =>
-  service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: {
-      'content-type': 'application/json',
-      ...(key === undefined ? {} : { 'idempotency-key': key }),
-    },
-    payload: JSON.stringify(body),
-  });
+  postCreate(service, body, key === undefined ? {} : { 'idempotency-key': key });
 
 describe('Idempotency-Key', () => {
   it('answers a replay with the first response and creates nothing', async () => {
@@ -125,12 +117,7 @@ describe('Idempotency-Key', () => {
     ['a tab', 'a\tb', 'Idempotency-Key may only contain printable ASCII characters'],
   ])('answers 400 to a key with %s', async (_name, key, message) => {
     service = await buildService();
-    const response = await service.app.inject({
-      method: 'POST',
-      url: '/api/charging-session-requests',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      payload: JSON.stringify(validRequest()),
-    });
+    const response = await post(validRequest(), key);
     expect(response.statusCode).toBe(400);
     expect(response.json().issues).toEqual([{ path: ['idempotency-key'], message }]);
     expect(countRows()).toBe(0);

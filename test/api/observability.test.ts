@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildService, capturingLogger, type TestService, validRequest } from '../helpers/app.ts';
+import {
+  buildService,
+  capturingLogger,
+  postCreate,
+  type TestService,
+  validRequest,
+} from '../helpers/app.ts';
 import { ADMIN_TOKEN } from '../helpers/config.ts';
 import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -25,12 +31,7 @@ function value(text: string, sample: string): number {
 }
 
 async function submit(callbackUrl: string, driverId = validRequest().driverId) {
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(validRequest({ callbackUrl, driverId })),
-  });
+  const response = await postCreate(service, validRequest({ callbackUrl, driverId }));
   return response.json().requestId as string;
 }
 
@@ -133,11 +134,8 @@ describe('logs', () => {
     service = await buildService({ log, env: { CALLBACK_RETRY_SCHEDULE: 'none' } });
     service.worker.start();
     const driverId = validRequest().driverId;
-    const created = await service.app.inject({
-      method: 'POST',
-      url: '/api/charging-session-requests',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'trace-1' },
-      payload: JSON.stringify(validRequest({ callbackUrl: receiver.url })),
+    const created = await postCreate(service, validRequest({ callbackUrl: receiver.url }), {
+      'x-request-id': 'trace-1',
     });
     expect(created.headers['x-request-id']).toBe('trace-1');
     await service.app.inject({

@@ -80,3 +80,17 @@ export const validRequest = (overrides: Record<string, unknown> = {}) => ({
   callbackUrl: 'https://backend.example.com/chargegate/decisions',
   ...overrides,
 });
+
+/** POSTs a create through the REST door (a string body is sent as it is). */
+export function postCreate(
+  service: Pick<TestService, 'app'>,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  return service.app.inject({
+    method: 'POST',
+    url: '/api/charging-session-requests',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}

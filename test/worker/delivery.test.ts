@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildService, type TestService, validRequest } from '../helpers/app.ts';
+import { buildService, postCreate, type TestService, validRequest } from '../helpers/app.ts';
 import { ADMIN_TOKEN } from '../helpers/config.ts';
 import { answer, type Received, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -24,12 +24,10 @@ async function start(env: Record<string, string> = {}, respond = answer(200)) {
 }
 
 async function submit(overrides: Record<string, unknown> = {}): Promise<string> {
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(validRequest({ callbackUrl: receiver.url, ...overrides })),
-  });
+  const response = await postCreate(
+    service,
+    validRequest({ callbackUrl: receiver.url, ...overrides }),
+  );
   expect(response.statusCode).toBe(200);
   return response.json().requestId;
 }

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildService, capturingLogger, type TestService, validRequest } from '../helpers/app.ts';
+import {
+  buildService,
+  capturingLogger,
+  postCreate,
+  type TestService,
+  validRequest,
+} from '../helpers/app.ts';
 import { type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -18,12 +24,7 @@ async function receiverOn(host: string) {
 }
 
 async function settle(callbackUrl: string) {
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(validRequest({ callbackUrl })),
-  });
+  const response = await postCreate(service, validRequest({ callbackUrl }));
   const { requestId } = response.json();
   return waitFor(async () => {
     const view = (

@@ -5,6 +5,7 @@ import {
   buildService,
   capturingLogger,
   migratedDatabase,
+  postCreate,
   type TestService,
   validRequest,
 } from '../helpers/app.ts';
@@ -28,12 +29,7 @@ afterEach(async () => {
 });
 
 async function submit(target: TestService, callbackUrl: string): Promise<string> {
-  const response = await target.app.inject({
-    method: 'POST',
-    url: '/api/charging-session-requests',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(validRequest({ callbackUrl })),
-  });
+  const response = await postCreate(target, validRequest({ callbackUrl }));
   return response.json().requestId;
 }
 
