@@ -5,30 +5,19 @@ import type { Services } from './api/context.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { WORKER_LEASE_MS } from './config.ts';
-import {
-  appliedMigrationCount,
-  type Database,
-  isDatabaseOpen,
-  shippedMigrations,
-} from './db/database.ts';
-import { createDriverQueries } from './db/drivers.ts';
-import { createGroupCommit, type GroupCommit } from './db/group-commit.ts';
-import { createIdempotencyKeyQueries } from './db/idempotency-keys.ts';
-import { createIntake } from './db/request-intake.ts';
-import { createRequestQueries } from './db/requests.ts';
-import { resolveWebhookSecret } from './db/settings.ts';
 import { createAddressPolicy } from './domain/address-policy.ts';
 import { webhookSecretKey } from './domain/webhook-secret.ts';
 import { createLoadMonitor } from './load-monitor.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import type { Metrics } from './metrics.ts';
+import type { Store } from './store/store.ts';
 import { packageVersion } from './version.ts';
-import { createAclAuthorizer, createRemoteAuthorizer } from './worker/authorizer.ts';
+import { aclAuthorizer, createRemoteAuthorizer } from './worker/authorizer.ts';
 import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 
 /**
- * The composition root: every component built from a config, a migrated database and a logger.
+ * The composition root: every component built from a config, a migrated store and a logger.
  * Nothing here listens, starts a timer or reads the environment: `serve.ts` (through
  * `startBackground`) and the tests do that.
  */
@@ -39,7 +28,6 @@ export type Chargegate = {
   retention: Retention;
   services: Services;
   metrics: Metrics;
-  groupCommit: GroupCommit;
   /** Starts the worker, retention and load monitoring. */
   startBackground(): void;
   /** Closes the HTTP dispatchers and timers (after the worker has stopped). */
@@ -48,38 +36,29 @@ export type Chargegate = {
 
 export type ChargegateDeps = {
   config: Config;
-  db: Database;
+  store: Store;
   log: Logger;
   now?: () => number;
   random?: () => number;
-  /** Default process metrics; tests that build many apps turn them off. */
-  processMetrics?: boolean;
   /** Whether this process runs the worker; readiness waits for it only then. */
   runsWorker?: boolean;
   /** Replaces the load monitor's verdict (tests). */
   underPressure?: () => boolean;
+  /** Made before the store, so that the store reports its commits to them. */
+  metrics: Metrics;
 };
 
 export async function createChargegate({
   config,
-  db,
+  store,
   log,
   now = Date.now,
   random = Math.random,
-  processMetrics = true,
   runsWorker = true,
   underPressure,
+  metrics,
 }: ChargegateDeps): Promise<Chargegate> {
-  const shipped = shippedMigrations().length;
-  const requests = createRequestQueries(db);
-  const idempotencyKeys = createIdempotencyKeyQueries(db);
-  const drivers = createDriverQueries(db);
-  const metrics = createMetrics({ pendingSummary: requests.pendingSummary, now, processMetrics });
   const loadMonitor = createLoadMonitor();
-  const groupCommit = createGroupCommit({
-    db,
-    onBatch: (size) => metrics.commitBatchSize.observe(size),
-  });
 
   const callbackDispatcher = createGuardedDispatcher({
     policy: createAddressPolicy(config.callbackAllowedCidrs),
@@ -101,15 +80,14 @@ export async function createChargegate({
           timeoutMs: config.authorizerTimeoutMs,
           dispatcher: authorizerDispatcher,
         })
-      : createAclAuthorizer(drivers, now);
+      : aclAuthorizer;
 
   const worker = createWorker({
     leaseMs: WORKER_LEASE_MS,
-    requests,
-    groupCommit,
+    queue: store.queue,
     authorizer,
     dispatcher: callbackDispatcher,
-    signingKey: webhookSecretKey(resolveWebhookSecret(db, config.webhookSecret)),
+    signingKey: webhookSecretKey(config.webhookSecret ?? (await store.webhookSecret())),
     callbackTimeoutMs: config.callbackTimeoutMs,
     retrySchedule: config.callbackRetrySchedule,
     userAgent: `chargegate/${packageVersion()} (+https://www.standardwebhooks.com)`,
@@ -122,28 +100,18 @@ export async function createChargegate({
     underPressure: underPressure ?? loadMonitor.underPressure,
   });
   const retention = createRetention({
-    requests,
-    idempotencyKeys,
+    store: store.retention,
     retentionDays: config.retentionDays,
     now,
     log: log.child({ component: 'retention' }),
   });
 
-  const intake = createIntake({
-    groupCommit,
-    requests,
-    idempotencyKeys,
-    now,
-    onCommitted: () => {
-      metrics.requestsCreated.inc();
-      worker.wake();
-    },
-  });
+  store.onCommitted(() => worker.wake());
   const services: Services = {
-    intake,
-    requests,
-    drivers,
+    requests: store.requests,
+    drivers: store.drivers,
     now,
+    onCreated: () => metrics.requestsCreated.inc(),
     adminToken: config.adminToken,
     wakeWorker: () => worker.wake(),
   };
@@ -155,14 +123,10 @@ export async function createChargegate({
     metrics,
     metricsToken: config.metricsToken,
     onRequest: loadMonitor.requestStarted,
-    readiness: () => {
-      const open = isDatabaseOpen(db);
-      return {
-        database: open,
-        migrations: open && appliedMigrationCount(db) >= shipped,
-        worker: runsWorker ? worker.running : true,
-      };
-    },
+    readiness: async () => ({
+      ...(await store.health()),
+      worker: runsWorker ? worker.running : true,
+    }),
   });
 
   return {
@@ -171,7 +135,6 @@ export async function createChargegate({
     retention,
     services,
     metrics,
-    groupCommit,
     startBackground() {
       loadMonitor.start();
       worker.start();

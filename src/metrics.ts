@@ -9,7 +9,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 export type MetricsOptions = {
   /** Pending callbacks and the creation time of the oldest, read at scrape time. */
-  pendingSummary: () => { count: number; oldestCreatedAt: number | null };
+  pendingSummary: () => Promise<{ count: number; oldestCreatedAt: number | null }>;
   now: () => number;
   /** Default process metrics (CPU, memory, event loop); off in most tests. */
   processMetrics?: boolean;
@@ -70,6 +70,11 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
+    fencedWrites: new Counter({
+      name: 'chargegate_claim_fenced_total',
+      help: 'Attempt results refused because their claim had expired and the callback was claimed again',
+      registers,
+    }),
     commitBatchSize: new Histogram({
       name: 'chargegate_commit_batch_size',
       help: 'Writes sharing one database commit (group commit)',
@@ -82,16 +87,16 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     name: 'chargegate_callbacks_pending',
     help: 'Callbacks waiting for delivery (in flight or scheduled)',
     registers,
-    collect() {
-      this.set(pendingSummary().count);
+    async collect() {
+      this.set((await pendingSummary()).count);
     },
   });
   new Gauge({
     name: 'chargegate_callbacks_oldest_pending_age_seconds',
     help: 'Age of the oldest request whose callback is still pending; 0 when none is',
     registers,
-    collect() {
-      const oldest = pendingSummary().oldestCreatedAt;
+    async collect() {
+      const oldest = (await pendingSummary()).oldestCreatedAt;
       this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
     },
   });

@@ -1,7 +1,9 @@
 import pino from 'pino';
 import { createChargegate } from './chargegate.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { MigrationError, migrateDatabase, openDatabase } from './db/database.ts';
+import { createMetrics } from './metrics.ts';
+import { MigrationError } from './store/migration-error.ts';
+import { openStore } from './store/open-store.ts';
 
 /**
  * Running chargegate as a process: the only code that reads the environment, listens, starts the
@@ -37,20 +39,32 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     destination.flushSync();
     process.exit(code);
   };
-  const db = openDatabase({ path: config.databasePath, sync: config.databaseSync });
+  const metrics = createMetrics({
+    pendingSummary: () => store.requests.pendingSummary(),
+    now: Date.now,
+  });
+  const store = openStore(config, {
+    onCommitBatch: (size) => metrics.commitBatchSize.observe(size),
+  });
   try {
-    migrateDatabase(db);
+    await store.migrate();
   } catch (error) {
     if (error instanceof MigrationError) {
       log.fatal({ err: error.cause }, error.message);
       console.error(`chargegate: ${error.message}`);
-      db.$client.close();
+      await store.close().catch(() => undefined);
       exit(1);
     }
     throw error;
   }
 
-  const chargegate = await createChargegate({ config, db, log, runsWorker: runWorker });
+  const chargegate = await createChargegate({
+    config,
+    store,
+    log,
+    metrics,
+    runsWorker: runWorker,
+  });
   const { app, worker, retention } = chargegate;
 
   let shuttingDown = false;
@@ -73,9 +87,8 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
       await app.close();
       retention.stop();
       await worker.stop(config.shutdownTimeoutMs);
-      await chargegate.groupCommit.flush();
       await chargegate.closeResources();
-      db.$client.close();
+      await store.close();
       log.info('stopped');
       exit(0);
     } catch (error) {
@@ -111,7 +124,7 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     {
       http: http ? 'on' : 'off',
       worker: runWorker ? 'on' : 'off',
-      database: config.databasePath,
+      database: `${store.kind} ${store.location}`,
       sync: config.databaseSync,
       authorizer: config.authorizerUrl ? 'remote' : 'built-in ACL',
       adminProcedures: config.adminToken ? 'enabled' : 'disabled (no ADMIN_TOKEN)',

@@ -1,13 +1,12 @@
-import type { DriverQueries } from '../db/drivers.ts';
-import type { Intake } from '../db/request-intake.ts';
-import type { RequestQueries } from '../db/requests.ts';
+import type { DriverStore, RequestStore } from '../store/store.ts';
 
-/** What the procedures may use. Built once per app; tests build it from a fresh database. */
+/** What the procedures may use. Built once per app; tests build it from a fresh store. */
 export type Services = {
-  intake: Intake;
-  requests: RequestQueries;
-  drivers: DriverQueries;
+  requests: RequestStore;
+  drivers: DriverStore;
   now: () => number;
+  /** Called once for every request created (replays aside). */
+  onCreated: () => void;
   /** The bearer token for admin procedures; undefined = admin procedures answer 401. */
   adminToken: string | undefined;
   /** Tells the worker that callbacks became due now (after a redeliver or recover). */

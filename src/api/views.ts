@@ -1,14 +1,13 @@
-import type { DriverRecord } from '../db/drivers.ts';
-import type { RequestRow } from '../db/requests.ts';
 import type { RequestView } from '../domain/charging-session-request.ts';
-import type { DriverView } from '../domain/driver.ts';
+import type { DriverRecord, DriverView } from '../domain/driver.ts';
+import type { RequestRecord } from '../domain/request-record.ts';
 
 /** Stored rows as the API shows them. */
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-export function requestView(row: RequestRow): RequestView {
+export function requestView(row: RequestRecord): RequestView {
   return {
     requestId: row.id,
     stationId: row.stationId,

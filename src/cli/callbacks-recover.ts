@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { createRequestQueries } from '../db/requests.ts';
 import { usageError } from './errors.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, withStore } from './open.ts';
 
 /** `chargegate callbacks recover`: failed callbacks of a window of requests go back to pending. */
 
@@ -45,8 +44,8 @@ export async function callbacksRecoverCommand(
 ): Promise<void> {
   const config = cliConfig(ctx);
   const window = recoveryWindow(options.since, options.until, ctx.now());
-  const count = await withDatabase(config, (db) =>
-    createRequestQueries(db).requeueFailed(window.since, window.until, ctx.now()),
+  const count = await withStore(config, ctx, (store) =>
+    store.requests.requeueFailed(window.since, window.until),
   );
   const from = new Date(window.since).toISOString();
   const to = new Date(window.until).toISOString();

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { createDriverQueries } from '../db/drivers.ts';
 import { driverImportRow } from '../domain/driver-import.ts';
 import {
   csvHeaderLine,
@@ -11,7 +10,7 @@ import {
   jsonLine,
 } from './driver-file-format.ts';
 import { CliError } from './errors.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, withStore } from './open.ts';
 import type { Output } from './progress.ts';
 
 /**
@@ -74,10 +73,10 @@ export async function driversExportCommand(
   const writer = chunkedWriter(target, options.output ?? 'stdout');
   const line = format === 'csv' ? csvLine : jsonLine;
   try {
-    const count = await withDatabase(config, async (db) => {
+    const count = await withStore(config, ctx, async (store) => {
       let chunk = format === 'csv' ? csvHeaderLine() : '';
       let count = 0;
-      for (const record of createDriverQueries(db).iterate()) {
+      for await (const record of store.drivers.exportAll()) {
         chunk += line(driverImportRow(record));
         count++;
         if (chunk.length >= CHUNK_CHARS) {

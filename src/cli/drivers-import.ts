@@ -1,10 +1,9 @@
-import type { Database } from '../db/database.ts';
-import { createDriverQueries } from '../db/drivers.ts';
 import type { DriverImportRecord } from '../domain/driver-import.ts';
+import type { Store } from '../store/store.ts';
 import { type DriverFileFormat, formatFromPath } from './driver-file-format.ts';
 import { type BadRow, badRowsReport, checkDriverRow, duplicateProblem } from './driver-rows.ts';
 import { CliError, usageError } from './errors.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, withStore } from './open.ts';
 import { createProgress, rowsPerSecond } from './progress.ts';
 import { driverFileSize, readDriverFile } from './read-driver-file.ts';
 
@@ -85,11 +84,10 @@ async function validateFile(
 
 async function importRows(
   ctx: CliContext,
-  db: Database,
+  store: Store,
   options: ImportOptions & { format: DriverFileFormat },
   validation: Validation,
 ): Promise<number> {
-  const drivers = createDriverQueries(db);
   const batchRows = options.batchRows ?? IMPORT_BATCH_ROWS;
   const expected = validation.rows - validation.badLines.size;
   const progress = createProgress({
@@ -100,10 +98,11 @@ async function importRows(
   });
   let batch: DriverImportRecord[] = [];
   let imported = 0;
-  const flush = () => {
-    drivers.replaceMany(batch, ctx.now());
-    imported += batch.length;
+  const flush = async () => {
+    const records = batch;
     batch = [];
+    await store.drivers.importBatch(records);
+    imported += records.length;
     progress.update(imported, imported);
   };
   const changed = (detail: string) =>
@@ -116,9 +115,9 @@ async function importRows(
       const check = row.ok ? checkDriverRow(row.candidate) : undefined;
       if (!check?.ok) throw changed(`line ${row.line} is now bad`);
       batch.push(check.record);
-      if (batch.length >= batchRows) flush();
+      if (batch.length >= batchRows) return flush();
     });
-    if (batch.length > 0) flush();
+    if (batch.length > 0) await flush();
   } finally {
     progress.stop();
   }
@@ -133,7 +132,7 @@ export async function driversImportCommand(
   const format = importFormat(options.file, options.format);
   const config = cliConfig(ctx);
   const startedAt = ctx.now();
-  return withDatabase(config, async (db) => {
+  return withStore(config, ctx, async (store) => {
     const validation = await validateFile(ctx, options.file, format);
     const skipped = validation.badLines.size;
     const good = validation.rows - skipped;
@@ -148,7 +147,7 @@ export async function driversImportCommand(
         );
       }
     }
-    const imported = await importRows(ctx, db, { ...options, format }, validation);
+    const imported = await importRows(ctx, store, { ...options, format }, validation);
     const elapsedMs = ctx.now() - startedAt;
     ctx.stdout.write(
       `imported ${imported} rows, skipped ${skipped}, in ${seconds(elapsedMs)} (${rowsPerSecond(imported, elapsedMs)} rows/s)\n`,

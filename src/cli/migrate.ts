@@ -1,5 +1,4 @@
-import { appliedMigrationCount, migrateDatabase, shippedMigrations } from '../db/database.ts';
-import { type CliContext, cliConfig, openCliDatabase } from './open.ts';
+import { type CliContext, cliConfig, openCliStore } from './open.ts';
 
 /** `chargegate migrate`: applies pending migrations and says which. */
 
@@ -18,17 +17,16 @@ export function migrationSummary(
   return `applied ${plural(after - before, 'migration')} to ${path}: ${applied.join(', ')}`;
 }
 
-export function migrateCommand(ctx: CliContext): void {
+export async function migrateCommand(ctx: CliContext): Promise<void> {
   const config = cliConfig(ctx);
-  const db = openCliDatabase(config);
+  const store = openCliStore(config, ctx);
   try {
-    const before = appliedMigrationCount(db);
-    migrateDatabase(db);
-    const after = appliedMigrationCount(db);
+    const { applied: before, shipped } = await store.migrations();
+    const applied = await store.migrate();
     ctx.stdout.write(
-      `${migrationSummary(config.databasePath, before, after, shippedMigrations())}\n`,
+      `${migrationSummary(store.location, before, before + applied.length, shipped)}\n`,
     );
   } finally {
-    db.$client.close();
+    await store.close();
   }
 }

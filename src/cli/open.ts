@@ -1,5 +1,6 @@
 import { type Config, loadConfig } from '../config.ts';
-import { type Database, migrateDatabase, openDatabase } from '../db/database.ts';
+import { openStore } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 import { CliError } from './errors.ts';
 import type { Output } from './progress.ts';
 
@@ -16,10 +17,10 @@ export function cliConfig(ctx: CliContext): Config {
   return loadConfig(ctx.env);
 }
 
-/** Opens the database; a file that cannot be opened is a CliError naming the path. */
-export function openCliDatabase(config: Config): Database {
+/** Opens the configured store; a database that cannot be opened is a CliError naming it. */
+export function openCliStore(config: Config, ctx: CliContext): Store {
   try {
-    return openDatabase({ path: config.databasePath, sync: config.databaseSync });
+    return openStore(config, { now: ctx.now });
   } catch (error) {
     throw new CliError(
       `cannot open the database at ${config.databasePath}: ${(error as Error).message}`,
@@ -28,18 +29,19 @@ export function openCliDatabase(config: Config): Database {
 }
 
 /**
- * Runs `use` on the configured database, migrated first as the server would, and closes it
+ * Runs `use` on the configured store, migrated first as the server would, and closes it
  * afterwards whatever happens.
  */
-export async function withDatabase<T>(
+export async function withStore<T>(
   config: Config,
-  use: (db: Database) => T | Promise<T>,
+  ctx: CliContext,
+  use: (store: Store) => T | Promise<T>,
 ): Promise<T> {
-  const db = openCliDatabase(config);
+  const store = openCliStore(config, ctx);
   try {
-    migrateDatabase(db);
-    return await use(db);
+    await store.migrate();
+    return await use(store);
   } finally {
-    db.$client.close();
+    await store.close();
   }
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config.ts';
-import { MigrationError } from '../db/database.ts';
+import { MigrationError } from '../store/migration-error.ts';
 import { packageVersion } from '../version.ts';
 import { callbacksRecoverCommand } from './callbacks-recover.ts';
 import { DRIVER_FILE_FORMATS, type DriverFileFormat } from './driver-file-format.ts';

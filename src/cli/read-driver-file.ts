@@ -47,11 +47,14 @@ export async function driverFileSize(path: string): Promise<number> {
   }
 }
 
-/** Calls `visit` for every row of the file in order; answers how many rows there were. */
+/**
+ * Calls `visit` for every row of the file in order, waiting for it when it answers a promise;
+ * answers how many rows there were.
+ */
 export async function readDriverFile(
   path: string,
   format: DriverFileFormat,
-  visit: (row: FileRow) => void,
+  visit: (row: FileRow) => void | Promise<void>,
   options: ReadOptions = {},
 ): Promise<number> {
   await driverFileSize(path);
@@ -78,7 +81,7 @@ function headerColumns(path: string, line: number, cells: string[]): DriverImpor
 
 async function readCsv(
   path: string,
-  visit: (row: FileRow) => void,
+  visit: (row: FileRow) => void | Promise<void>,
   { onProgress }: ReadOptions,
 ): Promise<number> {
   const source = createReadStream(path, { highWaterMark: CHUNK_BYTES });
@@ -98,7 +101,8 @@ async function readCsv(
           columns = headerColumns(path, line, cells);
           continue;
         }
-        visit({ line, ...csvRecordCandidate(columns, cells) });
+        const visited = visit({ line, ...csvRecordCandidate(columns, cells) });
+        if (visited) await visited;
         if (++rows % PROGRESS_EVERY === 0) onProgress?.(source.bytesRead, rows);
       }
     });
@@ -115,7 +119,7 @@ async function readCsv(
 
 async function readJsonLines(
   path: string,
-  visit: (row: FileRow) => void,
+  visit: (row: FileRow) => void | Promise<void>,
   { onProgress }: ReadOptions,
 ): Promise<number> {
   const source = createReadStream(path, { highWaterMark: CHUNK_BYTES });
@@ -127,7 +131,8 @@ async function readJsonLines(
       line++;
       const candidate = jsonLineCandidate(line === 1 ? text.replace(/^\uFEFF/, '') : text);
       if (!candidate) continue;
-      visit({ line, ...candidate });
+      const visited = visit({ line, ...candidate });
+      if (visited) await visited;
       if (++rows % PROGRESS_EVERY === 0) onProgress?.(source.bytesRead, rows);
     }
   } finally {

@@ -1,5 +1,4 @@
-import { resolveWebhookSecret } from '../db/settings.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, withStore } from './open.ts';
 
 /**
  * `chargegate secret show`: the webhook signing secret in force. Only the secret goes to stdout,
@@ -12,7 +11,7 @@ export async function secretShowCommand(ctx: CliContext): Promise<void> {
     ctx.stderr.write('from WEBHOOK_SECRET\n');
     return;
   }
-  const secret = await withDatabase(config, (db) => resolveWebhookSecret(db, undefined));
+  const secret = await withStore(config, ctx, (store) => store.webhookSecret());
   ctx.stdout.write(`${secret}\n`);
   ctx.stderr.write(
     `kept in the database at ${config.databasePath} (generated on first use; WEBHOOK_SECRET overrides it)\n`,

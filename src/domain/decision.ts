@@ -23,6 +23,9 @@ export type AclDriver = {
   allStations: boolean;
 };
 
+/** What the built-in ACL knows of one request: the driver, if known, and whether it holds the grant. */
+export type AclFacts = { driver: AclDriver | undefined; granted: boolean };
+
 /** The built-in ACL rule. `granted` says whether the driver holds a grant for this station. */
 export function decideWithAcl(
   driver: AclDriver | undefined,

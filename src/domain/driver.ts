@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { driverIdSchema, uuidField } from './charging-session-request.ts';
+import type { AclDriver } from './decision.ts';
 
 /** The built-in ACL's driver records, as the admin procedures see them. */
 
@@ -48,3 +49,13 @@ export const driverViewSchema = z
   .meta({ id: 'Driver' });
 
 export type DriverView = z.infer<typeof driverViewSchema>;
+
+/** A driver as stored, with the stations granted to it (lower-case). */
+export type DriverRecord = AclDriver & { driverId: string; stations: string[] };
+
+/** Fields of an upsert; an omitted field keeps its stored value (or its default for a new driver). */
+export type DriverChanges = {
+  status: AclDriver['status'];
+  expiresAt?: number | null;
+  allStations?: boolean;
+};

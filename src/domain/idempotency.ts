@@ -8,6 +8,9 @@ import { DomainError } from './errors.ts';
  * what a replay answers. Storage lives in `db/`.
  */
 
+/** A key answers its first request again for this long after first use. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
 export const idempotencyHeaders = z.object({
   'idempotency-key': z
     .string()

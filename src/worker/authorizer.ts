@@ -1,25 +1,23 @@
 import pRetry, { AbortError } from 'p-retry';
 import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
-import type { DriverQueries } from '../db/drivers.ts';
-import { type Decision, decideWithAcl } from '../domain/decision.ts';
+import type { Decision } from '../domain/decision.ts';
 
 /**
- * Where decisions come from: the built-in ACL, or a remote authorization service. An authorizer
- * that needs no I/O also offers `decideNow`, which the worker uses while it claims work.
+ * Where decisions come from. The built-in ACL decides while a request is claimed, from the ACL
+ * facts the store reads with the claim (no I/O of its own); a remote authorizer is called once
+ * per request before its first attempt.
  */
-export type Authorizer = {
-  decide(stationId: string, driverId: string): Promise<Decision> | Decision;
-  decideNow?: (stationId: string, driverId: string) => Decision;
+export type AuthorizationRequest = { requestId: string; stationId: string; driverId: string };
+
+export type RemoteAuthorizer = {
+  kind: 'remote';
+  decide(request: AuthorizationRequest): Promise<Decision>;
 };
 
-export function createAclAuthorizer(drivers: DriverQueries, now: () => number): Authorizer {
-  const decideNow = (stationId: string, driverId: string): Decision => {
-    const { driver, granted } = drivers.aclFacts(driverId, stationId);
-    return decideWithAcl(driver, granted, now());
-  };
-  return { decide: decideNow, decideNow };
-}
+export type Authorizer = { kind: 'acl' } | RemoteAuthorizer;
+
+export const aclAuthorizer: Authorizer = { kind: 'acl' };
 
 const answerSchema = z.object({ status: z.enum(['allowed', 'not_allowed', 'invalid']) });
 
@@ -40,7 +38,7 @@ export function createRemoteAuthorizer({
   url,
   timeoutMs,
   dispatcher,
-}: RemoteAuthorizerOptions): Authorizer {
+}: RemoteAuthorizerOptions): RemoteAuthorizer {
   /** A third of the deadline per try (at least 100 ms): room for a retry after a try hangs. */
   const tryTimeoutMs = Math.max(100, Math.floor(timeoutMs / 3));
   const unknown = (reason: string): Decision => ({
@@ -50,7 +48,8 @@ export function createRemoteAuthorizer({
   });
 
   return {
-    async decide(stationId, driverId) {
+    kind: 'remote',
+    async decide({ stationId, driverId }) {
       const deadline = AbortSignal.timeout(timeoutMs);
       try {
         return await pRetry(

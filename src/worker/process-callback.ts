@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { GroupCommit } from '../db/group-commit.ts';
-import type { RequestQueries, RequestRow } from '../db/requests.ts';
 import { type AttemptOutcome, nextStep } from '../domain/attempt.ts';
 import type { CallbackPayload } from '../domain/charging-session-request.ts';
-import type { DecisionStatus } from '../domain/decision.ts';
+import type { Claim } from '../domain/request-record.ts';
 import { maskDriverId } from '../log-redaction.ts';
 import { type Metrics, outcomeLabel } from '../metrics.ts';
+import type { QueueStore } from '../store/store.ts';
 import type { Authorizer } from './authorizer.ts';
 import { deliver } from './deliver.ts';
 import { signWebhook } from './sign.ts';
@@ -17,10 +16,8 @@ import { signWebhook } from './sign.ts';
  */
 
 export type ProcessDeps = {
-  owner: string;
   leaseMs: number;
-  requests: RequestQueries;
-  groupCommit: GroupCommit;
+  queue: QueueStore;
   authorizer: Authorizer;
   dispatcher: Dispatcher;
   signingKey: Buffer;
@@ -35,44 +32,70 @@ export type ProcessDeps = {
 
 export const webhookIdOf = (requestId: string) => `msg_${requestId}`;
 
+/**
+ * The decision of a claimed request: the stored one, or one made now by the remote authorizer and
+ * stored under the claim. Every decision is counted here, once: `decidedNow` says the built-in
+ * ACL made it while claiming. Answers undefined when the claim was lost meanwhile.
+ */
+async function decisionOf(
+  deps: ProcessDeps,
+  claim: Claim,
+  decidedNow: boolean,
+): Promise<{ status: NonNullable<Claim['decisionStatus']>; decidedAt: number } | undefined> {
+  const { metrics } = deps;
+  if (claim.decisionStatus !== null && claim.decidedAt !== null) {
+    if (decidedNow) {
+      metrics?.decisions.inc({
+        status: claim.decisionStatus,
+        source: claim.decisionSource ?? 'acl',
+      });
+    }
+    return { status: claim.decisionStatus, decidedAt: claim.decidedAt };
+  }
+  if (deps.authorizer.kind !== 'remote') {
+    // The built-in ACL decides every request it claims; a stored request without a decision
+    // here means the claim was made without it.
+    throw new Error('claimed without a decision while the built-in ACL decides');
+  }
+  const decision = await deps.authorizer.decide({
+    requestId: claim.id,
+    stationId: claim.stationId,
+    driverId: claim.driverId,
+  });
+  const decidedAt = deps.now();
+  if (!(await deps.queue.saveDecision(claim, decision, deps.leaseMs))) return undefined;
+  metrics?.decisions.inc({ status: decision.status, source: decision.source });
+  return { status: decision.status, decidedAt };
+}
+
 export async function processCallback(
   deps: ProcessDeps,
-  row: RequestRow,
+  claim: Claim,
+  decidedNow: boolean,
   signal: AbortSignal,
 ): Promise<void> {
-  const { requests, groupCommit, owner, log, metrics } = deps;
-  const webhookId = webhookIdOf(row.id);
-  const logContext = { requestId: row.id, webhookId, driverId: maskDriverId(row.driverId) };
+  const { queue, log, metrics } = deps;
+  const webhookId = webhookIdOf(claim.id);
+  const logContext = { requestId: claim.id, webhookId, driverId: maskDriverId(claim.driverId) };
 
-  let status = row.decisionStatus as DecisionStatus | null;
-  let decidedAt = row.decidedAt;
-  if (status === null || decidedAt === null) {
-    const decision = await deps.authorizer.decide(row.stationId, row.driverId);
-    const at = deps.now();
-    const kept = await groupCommit.run(() =>
-      requests.saveDecision(row.id, owner, decision, at, at + deps.leaseMs),
-    );
-    if (!kept) {
-      log.warn(logContext, 'claim lost before the decision was stored; another worker has it');
-      return;
-    }
-    metrics?.decisions.inc({ status: decision.status, source: decision.source });
-    status = decision.status;
-    decidedAt = at;
+  const decision = await decisionOf(deps, claim, decidedNow);
+  if (!decision) {
+    log.warn(logContext, 'claim lost before the decision was stored; another worker has it');
+    return;
   }
 
   const payload: CallbackPayload = {
-    requestId: row.id,
-    stationId: row.stationId,
-    driverId: row.driverId,
-    status,
-    decidedAt: new Date(decidedAt).toISOString(),
+    requestId: claim.id,
+    stationId: claim.stationId,
+    driverId: claim.driverId,
+    status: decision.status,
+    decidedAt: new Date(decision.decidedAt).toISOString(),
   };
   const body = JSON.stringify(payload);
   const startedAt = deps.now();
   const timestamp = Math.floor(startedAt / 1000);
   const outcome: AttemptOutcome = await deliver(deps.dispatcher, {
-    url: row.callbackUrl,
+    url: claim.callbackUrl,
     body,
     headers: {
       'content-type': 'application/json',
@@ -89,32 +112,31 @@ export async function processCallback(
   const finishedAt = deps.now();
   const step = nextStep(
     outcome,
-    row.cycleAttempts + 1,
+    claim.cycleAttempts + 1,
     deps.retrySchedule,
     deps.random,
     finishedAt,
   );
-  const status_ = 'status' in outcome ? outcome.status : null;
+  const responseStatus = 'status' in outcome ? outcome.status : null;
 
-  const kept = await groupCommit.run(() =>
-    requests.finishAttempt(
-      owner,
-      {
-        requestId: row.id,
-        attempt: row.attempts + 1,
-        startedAt,
-        durationMs: finishedAt - startedAt,
-        outcome: outcome.kind,
-        responseStatus: status_,
-        error: step.error,
-        responseBody: 'responseBody' in outcome ? outcome.responseBody : null,
-      },
-      step,
-    ),
+  const kept = await queue.finishAttempt(
+    claim,
+    {
+      requestId: claim.id,
+      attempt: claim.attempts + 1,
+      startedAt,
+      durationMs: finishedAt - startedAt,
+      outcome: outcome.kind,
+      responseStatus,
+      error: step.error,
+      responseBody: 'responseBody' in outcome ? outcome.responseBody : null,
+    },
+    step,
   );
 
   metrics?.callbackAttempts.inc({ outcome: outcomeLabel(outcome) });
   if (!kept) {
+    metrics?.fencedWrites.inc();
     log.warn(
       logContext,
       'claim lost while the callback was sent; the attempt is recorded, the next step is not',
@@ -123,13 +145,13 @@ export async function processCallback(
   }
   if (step.state === 'delivered') {
     metrics?.callbacksFinished.inc({ state: 'delivered' });
-    metrics?.deliveryLatency.observe((finishedAt - row.createdAt) / 1000);
+    metrics?.deliveryLatency.observe((finishedAt - claim.createdAt) / 1000);
     return;
   }
   const attemptLog = {
     ...logContext,
-    attempt: row.attempts + 1,
-    status: status_,
+    attempt: claim.attempts + 1,
+    status: responseStatus,
     error: step.error,
   };
   if (step.state === 'failed') {

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { IdempotencyKeyQueries } from '../db/idempotency-keys.ts';
-import type { RequestQueries } from '../db/requests.ts';
+import type { RetentionStore } from '../store/store.ts';
 
 /**
  * Retention: delivered and failed requests older than `RETENTION_DAYS` (with their attempts) and
@@ -12,8 +11,7 @@ export const RETENTION_BATCH = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export type RetentionDeps = {
-  requests: RequestQueries;
-  idempotencyKeys: IdempotencyKeyQueries;
+  store: RetentionStore;
   retentionDays: number;
   now: () => number;
   log: Logger;
@@ -24,13 +22,12 @@ export type RetentionDeps = {
 export type Retention = {
   start(): void;
   /** Runs one batch of deletes; answers how many rows went. */
-  sweepBatch(): number;
+  sweepBatch(): Promise<number>;
   stop(): void;
 };
 
 export function createRetention({
-  requests,
-  idempotencyKeys,
+  store,
   retentionDays,
   now,
   log,
@@ -40,22 +37,16 @@ export function createRetention({
   let stopped = false;
   let deletedThisSweep = 0;
 
-  function sweepBatch(): number {
-    const at = now();
-    const requestsDeleted = requests.deleteFinishedBefore(
-      at - retentionDays * DAY_MS,
-      RETENTION_BATCH,
-    );
-    const keysDeleted = idempotencyKeys.deleteExpired(at, RETENTION_BATCH);
-    return requestsDeleted + keysDeleted;
+  function sweepBatch(): Promise<number> {
+    return store.sweep(now() - retentionDays * DAY_MS, RETENTION_BATCH);
   }
 
-  function step(): void {
+  async function step(): Promise<void> {
     timer = undefined;
     if (stopped) return;
     let delay = intervalMs;
     try {
-      const deleted = sweepBatch();
+      const deleted = await sweepBatch();
       deletedThisSweep += deleted;
       // A full batch means more is waiting: continue on the next turn, after pending I/O.
       if (deleted >= RETENTION_BATCH) delay = 0;
@@ -67,7 +58,7 @@ export function createRetention({
       log.error({ err: error }, 'retention sweep failed; trying again later');
       deletedThisSweep = 0;
     }
-    timer = setTimeout(step, delay);
+    if (!stopped) timer = setTimeout(step, delay);
   }
 
   return {

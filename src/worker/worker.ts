@@ -1,32 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { RequestRow } from '../db/requests.ts';
+import type { Claim } from '../domain/request-record.ts';
 import { maskDriverId } from '../log-redaction.ts';
 import { type ProcessDeps, processCallback } from './process-callback.ts';
 
 /**
- * The callback worker: `while (!stopping) { claim due work → handle it → sleep }`.
+ * The callback worker: `while (!stopping) { claim due work → hand it off → sleep }`.
  * It sleeps until the next callback is due, a poll interval passes (the backstop that finds
- * expired leases and other processes' work), `wake()` is called (a request was committed here),
- * or a slot frees up. Errors are caught inside the loop, which then waits a poll interval, so
- * it never spins on a failing database.
+ * expired leases and other instances' work), `wake()` is called (requests were committed), or a
+ * slot frees up. Errors are caught inside the loop, which then waits a poll interval, so it
+ * never spins on a failing database.
  */
 
 export type Worker = {
   start(): void;
-  /** Wakes the loop: callbacks became due in this process. */
+  /** Wakes the loop: callbacks became due. */
   wake(): void;
   /**
    * Stops claiming, lets attempts in flight finish for up to `graceMs`, aborts the rest and
-   * releases their claims so another process (or the next start) sends them. Idempotent.
+   * releases their claims so another instance (or the next start) sends them. Idempotent.
    */
   stop(graceMs: number): Promise<void>;
   readonly running: boolean;
   readonly inFlight: number;
 };
 
-export type WorkerDeps = Omit<ProcessDeps, 'owner'> & {
+export type WorkerDeps = ProcessDeps & {
   concurrency: number;
   pollIntervalMs: number;
   /** True while HTTP traffic saturates the process: callbacks then take a small share. */
@@ -83,35 +83,27 @@ export function isDeadLocalOwner(owner: string, self: string): boolean {
 
 export function createWorker(deps: WorkerDeps): Worker {
   const owner = newWorkerId();
-  const processDeps: ProcessDeps = { ...deps, owner };
-  const { requests, log, concurrency, pollIntervalMs } = deps;
+  const { queue, log, concurrency, pollIntervalMs, leaseMs } = deps;
+  const decideByAcl = deps.authorizer.kind === 'acl';
 
   const inFlight = new Set<Promise<void>>();
-  const { decideNow } = deps.authorizer;
-  const decideOnClaim = decideNow
-    ? (row: RequestRow) => {
-        const decision = decideNow(row.stationId, row.driverId);
-        deps.metrics?.decisions.inc({ status: decision.status, source: decision.source });
-        return decision;
-      }
-    : undefined;
   const abort = new AbortController();
   let running = false;
   let stopping = false;
+  /** Set by wake(); the next sleep returns at once instead of waiting. */
   let woken = false;
-  let wakeSleeper: (() => void) | undefined;
-  let endPause: (() => void) | undefined;
-  let loopClaiming = false;
+  let endSleep: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
   let stopped: Promise<void> | undefined;
 
   function wake(): void {
     woken = true;
-    wakeSleeper?.();
+    endSleep?.();
   }
 
-  function sleep(ms: number): Promise<void> {
-    if (woken || stopping) {
+  /** The one delay of the loop: ends early on wake() (when `wakeable`) and always on stop(). */
+  function sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (stopping || (wakeable && woken)) {
       woken = false;
       return Promise.resolve();
     }
@@ -119,11 +111,12 @@ export function createWorker(deps: WorkerDeps): Worker {
       const timer = setTimeout(done, Math.max(0, ms));
       function done() {
         clearTimeout(timer);
-        wakeSleeper = undefined;
-        woken = false;
+        endSleep = undefined;
         resolve();
       }
-      wakeSleeper = done;
+      endSleep = () => {
+        if (stopping || wakeable) done();
+      };
     });
   }
 
@@ -134,116 +127,71 @@ export function createWorker(deps: WorkerDeps): Worker {
     return { pressed, capacity: limit - inFlight.size };
   }
 
-  /**
-   * Claims up to `limit` due callbacks; runs inside a group-commit transaction. A failure is
-   * returned, not thrown: its statement is rolled back and the acknowledgements committed in the
-   * same transaction are unaffected.
-   */
-  function claim(now: number, limit: number): { rows: RequestRow[]; error?: unknown } {
+  async function handle(claim: Claim, decidedNow: boolean): Promise<void> {
     try {
-      const rows = requests.claimDue(owner, now, now + deps.leaseMs, limit, decideOnClaim);
-      if (rows.length > 0) deps.metrics?.claimBatchSize.observe(rows.length);
-      return { rows };
-    } catch (error) {
-      return { rows: [], error };
-    }
-  }
-
-  /**
-   * At the end of every batch that commits new requests (or anything else), claim what is due in
-   * the same transaction, so a new request is decided and claimed by the commit that stores it
-   * and its callback starts as soon as that commit is done. Skipped while the loop has a claim of
-   * its own in the batch, which already took the free slots.
-   */
-  deps.groupCommit.addHook(() => {
-    if (!running || stopping || loopClaiming) return undefined;
-    const { capacity } = room();
-    if (capacity <= 0) return undefined;
-    const { rows, error } = claim(deps.now(), capacity);
-    if (error) log.error({ err: error }, 'claim at commit failed; the worker loop claims instead');
-    if (rows.length === 0) return undefined;
-    return () => {
-      for (const row of rows) track(row);
-    };
-  });
-
-  /** A pause that wake() does not cut short; stop() does. */
-  function pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        endPause = undefined;
-        resolve();
-      }
-      endPause = done;
-    });
-  }
-
-  async function handle(row: RequestRow): Promise<void> {
-    try {
-      await processCallback(processDeps, row, abort.signal);
+      await processCallback(deps, claim, decidedNow, abort.signal);
     } catch (error) {
       if (abort.signal.aborted) return; // released by stop()
       log.error(
-        { err: error, requestId: row.id, driverId: maskDriverId(row.driverId) },
+        { err: error, requestId: claim.id, driverId: maskDriverId(claim.driverId) },
         'callback handling failed; it is retried when its claim is released or expires',
       );
-      try {
-        requests.release(row.id, owner);
-      } catch {}
+      await queue.release(claim).catch(() => undefined);
     }
   }
 
-  function track(row: RequestRow): void {
-    const job = handle(row).finally(() => {
+  function track(claim: Claim, decidedNow: boolean): void {
+    const job = handle(claim, decidedNow).finally(() => {
       inFlight.delete(job);
       wake();
     });
     inFlight.add(job);
   }
 
+  /** One turn: claim what is due and fits, start it, and say how long to sleep. */
+  async function turn(): Promise<{ delay: number; wakeable: boolean }> {
+    const { pressed, capacity } = room();
+    if (capacity <= 0) return { delay: pollIntervalMs, wakeable: true };
+    const now = deps.now();
+    const claimed = await queue.claimDue({ owner, limit: capacity, leaseMs, decideByAcl });
+    if (claimed.length > 0) deps.metrics?.claimBatchSize.observe(claimed.length);
+    if (stopping) {
+      // stop() began while this claim was committing: give the rows back, unsent.
+      await Promise.all(claimed.map(({ claim }) => queue.release(claim)));
+      return { delay: 0, wakeable: true };
+    }
+    for (const { claim, decidedNow } of claimed) track(claim, decidedNow);
+    // Under pressure a pause that commits do not cut short, so deliveries go on, slower.
+    if (pressed) return { delay: PRESSURE_PAUSE_MS, wakeable: false };
+    // A full claim may have left more due work: the next slot that frees wakes the loop.
+    if (claimed.length === capacity) return { delay: pollIntervalMs, wakeable: true };
+    const next = await queue.nextDueAfter(now);
+    const delay = next === null ? pollIntervalMs : Math.min(pollIntervalMs, next - now);
+    return { delay, wakeable: true };
+  }
+
+  async function releaseClaimsOfDeadProcesses(): Promise<void> {
+    const owners = await queue.claimOwners();
+    for (const stale of owners.filter((o) => isDeadLocalOwner(o, owner))) {
+      const released = await queue.releaseAll(stale);
+      log.info({ owner: stale, released }, 'released the claims of a process that is gone');
+    }
+  }
+
   async function loop(): Promise<void> {
+    // Work a killed process on this machine had claimed is due now, not when its lease ends.
+    await releaseClaimsOfDeadProcesses().catch((error: unknown) =>
+      log.error({ err: error }, 'could not release the claims of processes that are gone'),
+    );
     while (!stopping) {
+      let next = { delay: pollIntervalMs, wakeable: true };
       try {
-        const { pressed, capacity } = room();
-        let delay = pollIntervalMs;
-        if (capacity > 0) {
-          const now = deps.now();
-          // Through the group commit: the claim shares its commit with the acknowledgements and
-          // attempt records of the same turn of the event loop.
-          loopClaiming = true;
-          const claimed = await deps.groupCommit
-            .run(() => claim(now, capacity))
-            .finally(() => {
-              loopClaiming = false;
-            });
-          if (claimed.error) throw claimed.error;
-          const { rows } = claimed;
-          if (stopping) {
-            // stop() began while this claim was committing: give the rows back, unsent.
-            for (const row of rows) requests.release(row.id, owner);
-            break;
-          }
-          for (const row of rows) track(row);
-          if (pressed) {
-            await pause(PRESSURE_PAUSE_MS);
-            continue;
-          }
-          if (rows.length === capacity) {
-            // There may be more due work: claim again once a slot frees (track wakes us).
-            woken = false;
-          } else {
-            const next = requests.nextDueAfter(now);
-            if (next !== null) delay = Math.min(delay, next - now);
-          }
-        }
-        await sleep(delay);
+        next = await turn();
       } catch (error) {
         log.error({ err: error }, 'worker loop failed; trying again after the poll interval');
         woken = false;
-        await sleep(pollIntervalMs);
       }
+      await sleep(next.delay, next.wakeable);
     }
   }
 
@@ -251,21 +199,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     start() {
       if (running || stopping) return;
       running = true;
-      // Work a killed process on this machine had claimed is due now, not when its lease ends.
-      for (const stale of requests
-        .claimOwners(deps.now())
-        .filter((o) => isDeadLocalOwner(o, owner))) {
-        const released = requests.releaseAll(stale);
-        log.info({ owner: stale, released }, 'released the claims of a process that is gone');
-      }
       loopDone = loop();
     },
     wake,
     stop(graceMs) {
       stopped ??= (async () => {
         stopping = true;
-        wake();
-        endPause?.();
+        endSleep?.();
         await loopDone;
         const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
         await Promise.race([Promise.allSettled([...inFlight]), grace]);
@@ -277,9 +217,15 @@ export function createWorker(deps: WorkerDeps): Worker {
           await Promise.allSettled([...inFlight]);
         }
         // Whatever is still claimed was not finished here: give it back.
-        await deps.groupCommit.flush();
-        const released = requests.releaseAll(owner);
-        if (released > 0) log.info({ released }, 'released unfinished claims');
+        try {
+          const released = await queue.releaseAll(owner);
+          if (released > 0) log.info({ released }, 'released unfinished claims');
+        } catch (error) {
+          log.error(
+            { err: error },
+            'could not release unfinished claims; they expire with their lease',
+          );
+        }
         running = false;
       })();
       return stopped;

@@ -26,7 +26,7 @@ describe('POST /api/charging-session-requests', () => {
     });
     expect(response.headers.location).toBe(`/api/charging-session-requests/${body.requestId}`);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
-    const row = service.services.requests.find(body.requestId);
+    const row = await service.services.requests.find(body.requestId);
     expect(row).toMatchObject({ ...validRequest(), callbackState: 'pending', attempts: 0 });
   });
 
@@ -34,7 +34,9 @@ describe('POST /api/charging-session-requests', () => {
     const stationId = '3F0E9A52-8A8C-4D8E-9F3A-7B1C2D3E4F50';
     const response = await post(validRequest({ stationId }));
     expect(response.statusCode).toBe(200);
-    expect(service.services.requests.find(response.json().requestId)?.stationId).toBe(stationId);
+    expect((await service.services.requests.find(response.json().requestId))?.stationId).toBe(
+      stationId,
+    );
   });
 
   it('gives every request its own id', async () => {

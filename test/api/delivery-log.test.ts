@@ -27,7 +27,8 @@ const post = (url: string, body?: unknown) =>
     headers: body === undefined ? admin : { ...admin, 'content-type': 'application/json' },
     payload: body === undefined ? undefined : JSON.stringify(body),
   });
-const state = (id: string) => service.services.requests.find(id)?.callbackState;
+const state = async (id: string) => (await service.services.requests.find(id))?.callbackState;
+const states = (ids: string[]) => Promise.all(ids.map(state));
 
 describe('GET /api/charging-session-requests (list)', () => {
   it('lists newest first, filters by callback state, and pages with a cursor', async () => {
@@ -35,11 +36,10 @@ describe('GET /api/charging-session-requests (list)', () => {
     service = await buildService({ now: () => now++ });
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push(await submit('https://example.com/cb'));
-    service.db.$client
-      .prepare(
-        "update charging_session_requests set callback_state = 'failed', next_attempt_at = null where id in (?, ?)",
-      )
-      .run(ids[1], ids[4]);
+    await service.sql.rows(
+      "update charging_session_requests set callback_state = 'failed', next_attempt_at = null where id in (?, ?)",
+      [ids[1], ids[4]],
+    );
 
     const first = await get('/api/charging-session-requests?limit=3');
     expect(first.statusCode).toBe(200);
@@ -91,7 +91,7 @@ describe('attempts, redeliver and recover', () => {
     service = await buildService({ env: { CALLBACK_RETRY_SCHEDULE: '10ms' } });
     service.worker.start();
     const id = await submit(receiver.url);
-    await waitFor(() => state(id) === 'failed');
+    await waitFor(async () => (await state(id)) === 'failed');
 
     const attempts = await get(`/api/charging-session-requests/${id}/attempts`);
     expect(attempts.statusCode).toBe(200);
@@ -118,7 +118,7 @@ describe('attempts, redeliver and recover', () => {
     const redelivered = await post(`/api/charging-session-requests/${id}/redeliver`);
     expect(redelivered.statusCode).toBe(200);
     expect(redelivered.json().callback.state).toBe('pending');
-    await waitFor(() => state(id) === 'delivered');
+    await waitFor(async () => (await state(id)) === 'delivered');
     const ids = new Set(receiver.received.map((r) => r.headers['webhook-id']));
     expect(ids).toEqual(new Set([`msg_${id}`]));
     expect(receiver.received).toHaveLength(3);
@@ -133,9 +133,9 @@ describe('attempts, redeliver and recover', () => {
     service = await buildService();
     service.worker.start();
     const id = await submit(receiver.url);
-    await waitFor(() => state(id) === 'delivered');
+    await waitFor(async () => (await state(id)) === 'delivered');
     await post(`/api/charging-session-requests/${id}/redeliver`);
-    await waitFor(() => receiver.received.length === 2 && state(id) === 'delivered');
+    await waitFor(async () => receiver.received.length === 2 && (await state(id)) === 'delivered');
     expect(receiver.received[0]?.body).toBe(receiver.received[1]?.body);
   });
 
@@ -147,14 +147,14 @@ describe('attempts, redeliver and recover', () => {
     const early = await submit(receiver.url);
     now = Date.parse('2026-04-01T12:00:00Z');
     const inWindow = [await submit(receiver.url), await submit(receiver.url)];
-    await waitFor(() => [early, ...inWindow].every((id) => state(id) === 'failed'));
+    await waitFor(async () => (await states([early, ...inWindow])).every((s) => s === 'failed'));
 
     receiver.respondWith(answer(200));
     const recovered = await post('/api/callbacks/recover', { since: '2026-04-01T11:00:00Z' });
     expect(recovered.statusCode).toBe(200);
     expect(recovered.json()).toEqual({ requeued: 2 });
-    await waitFor(() => inWindow.every((id) => state(id) === 'delivered'));
-    expect(state(early)).toBe('failed');
+    await waitFor(async () => (await states(inWindow)).every((s) => s === 'delivered'));
+    expect(await state(early)).toBe('failed');
 
     const none = await post('/api/callbacks/recover', {
       since: '2026-04-01T11:00:00Z',

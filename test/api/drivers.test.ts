@@ -125,9 +125,7 @@ describe('driver ACL procedures', () => {
     const removed = await call('DELETE', `/api/drivers/${DRIVER}`);
     expect(removed.json()).toEqual({ driverId: DRIVER, deleted: true });
     expect((await call('GET', `/api/drivers/${DRIVER}`)).statusCode).toBe(404);
-    expect(service.db.$client.prepare('select count(*) from driver_stations').pluck().get()).toBe(
-      0,
-    );
+    expect(await service.sql.count('driver_stations')).toBe(0);
   });
 
   it('answers 404 for grants and removals of an unknown driver', async () => {

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildService, type TestService, validRequest } from '../helpers/app.ts';
+import { addFailingTrigger } from '../helpers/database.ts';
 
 /** The contract's error body: code, message, optional issues, and nothing else. */
 function expectErrorBody(body: string, code: string) {
@@ -132,18 +133,18 @@ describe.each(['production', 'development'])('error responses with NODE_ENV=%s',
   });
 
   it('500 without the internal message when the database refuses the write, and nothing is kept', async () => {
-    service.db.$client.exec(`
-      CREATE TRIGGER refuse_inserts BEFORE INSERT ON charging_session_requests
-      BEGIN SELECT RAISE(ABORT, 'internal detail: disk quota exceeded on /var/lib/x'); END;
-    `);
+    await addFailingTrigger(service.database, {
+      name: 'refuse_inserts',
+      table: 'charging_session_requests',
+      event: 'INSERT',
+      message: 'internal detail: disk quota exceeded on /var/lib/x',
+    });
     const response = await post(JSON.stringify(validRequest()), 'application/json');
     expect(response.statusCode).toBe(500);
     const json = expectErrorBody(response.body, 'INTERNAL_SERVER_ERROR');
     expect(json).toEqual({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
     expect(response.body).not.toContain('disk quota');
-    expect(
-      service.db.$client.prepare('select count(*) from charging_session_requests').pluck().get(),
-    ).toBe(0);
+    expect(await service.sql.count('charging_session_requests')).toBe(0);
 
     const trpc = await service.app.inject({
       method: 'POST',

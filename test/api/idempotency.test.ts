@@ -6,11 +6,7 @@ afterEach(async () => {
   await service?.close();
 });
 
-const countRows = () =>
-  service.db.$client
-    .prepare('select count(*) from charging_session_requests')
-    .pluck()
-    .get() as number;
+const countRows = () => service.sql.count('charging_session_requests');
 
 const post = (body: unknown, key?: string) =>
   postCreate(service, body, key === undefined ? {} : { 'idempotency-key': key });
@@ -26,7 +22,7 @@ describe('Idempotency-Key', () => {
     expect(second.headers.location).toBe(first.headers.location);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(first.headers['idempotent-replayed']).toBeUndefined();
-    expect(countRows()).toBe(1);
+    expect(await countRows()).toBe(1);
   });
 
   it('answers 422 when the key comes back with another body, and stores nothing new', async () => {
@@ -38,7 +34,7 @@ describe('Idempotency-Key', () => {
       code: 'UNPROCESSABLE_CONTENT',
       message: 'Idempotency-Key "key-2" was already used with a different request body',
     });
-    expect(countRows()).toBe(1);
+    expect(await countRows()).toBe(1);
   });
 
   it('treats a station id in another case as the same body', async () => {
@@ -57,7 +53,7 @@ describe('Idempotency-Key', () => {
     const c = await post(validRequest());
     const d = await post(validRequest());
     expect(new Set([a, b, c, d].map((r) => r.json().requestId)).size).toBe(4);
-    expect(countRows()).toBe(4);
+    expect(await countRows()).toBe(4);
   });
 
   it('creates exactly one request when the same key arrives many times at once', async () => {
@@ -67,7 +63,7 @@ describe('Idempotency-Key', () => {
     );
     expect(responses.map((r) => r.statusCode)).toEqual(Array(25).fill(200));
     expect(new Set(responses.map((r) => r.json().requestId)).size).toBe(1);
-    expect(countRows()).toBe(1);
+    expect(await countRows()).toBe(1);
   });
 
   it('answers 422 to concurrent uses with a different body, and 200 to the rest', async () => {
@@ -79,7 +75,7 @@ describe('Idempotency-Key', () => {
     const statuses = responses.map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     expect(statuses.filter((s) => s === 422)).toHaveLength(5);
-    expect(countRows()).toBe(1);
+    expect(await countRows()).toBe(1);
   });
 
   it('shares keys between the REST and tRPC doors', async () => {
@@ -92,7 +88,7 @@ describe('Idempotency-Key', () => {
       payload: JSON.stringify(validRequest()),
     });
     expect(trpc.json().result.data.requestId).toBe(rest.json().requestId);
-    expect(countRows()).toBe(1);
+    expect(await countRows()).toBe(1);
   });
 
   it('keeps keys for 24 hours, then lets them be used again', async () => {
@@ -108,7 +104,7 @@ describe('Idempotency-Key', () => {
     const later = await post(validRequest({ driverId: 'OTHER-DRIVER-0000000001' }), 'day-key');
     expect(later.statusCode).toBe(200);
     expect(later.json().requestId).not.toBe(first.json().requestId);
-    expect(countRows()).toBe(2);
+    expect(await countRows()).toBe(2);
   });
 
   it.each([
@@ -120,7 +116,7 @@ describe('Idempotency-Key', () => {
     const response = await post(validRequest(), key);
     expect(response.statusCode).toBe(400);
     expect(response.json().issues).toEqual([{ path: ['idempotency-key'], message }]);
-    expect(countRows()).toBe(0);
+    expect(await countRows()).toBe(0);
   });
 
   it('accepts a 255-character key of printable ASCII', async () => {

@@ -45,11 +45,10 @@ describe('GET /metrics', () => {
       env: { CALLBACK_RETRY_SCHEDULE: '20ms' },
       now: () => Date.now() + skew,
     });
-    service.services.drivers.upsert(
-      validRequest().driverId,
-      { status: 'active', allStations: true },
-      Date.now(),
-    );
+    await service.services.drivers.upsert(validRequest().driverId, {
+      status: 'active',
+      allStations: true,
+    });
 
     const before = await scrape();
     expect(value(before, 'chargegate_requests_created_total')).toBe(0);
@@ -68,7 +67,7 @@ describe('GET /metrics', () => {
     skew = 0;
 
     service.worker.start();
-    await waitFor(() => service.services.requests.pendingSummary().count === 0);
+    await waitFor(async () => (await service.services.requests.pendingSummary()).count === 0);
     const after = await scrape();
     expect(value(after, 'chargegate_decisions_total{status="allowed",source="acl"}')).toBe(1);
     expect(value(after, 'chargegate_decisions_total{status="invalid",source="acl"}')).toBe(1);
@@ -97,7 +96,7 @@ describe('GET /metrics', () => {
     });
     service.worker.start();
     await submit('http://10.0.0.1/cb');
-    await waitFor(() => service.services.requests.pendingSummary().count === 0);
+    await waitFor(async () => (await service.services.requests.pendingSummary()).count === 0);
     expect(value(await scrape(), 'chargegate_callback_attempts_total{outcome="refused"}')).toBe(1);
     expect(value(await scrape(), 'chargegate_callbacks_finished_total{state="failed"}')).toBe(1);
   });
@@ -145,7 +144,9 @@ describe('logs', () => {
       payload: JSON.stringify({ status: 'active' }),
     });
     const requestId = created.json().requestId;
-    await waitFor(() => service.services.requests.find(requestId)?.callbackState === 'failed');
+    await waitFor(
+      async () => (await service.services.requests.find(requestId))?.callbackState === 'failed',
+    );
 
     const requestLines = lines.filter((l) => l.msg === 'request');
     expect(requestLines.filter((l) => l.reqId === 'trace-1')).toHaveLength(1);

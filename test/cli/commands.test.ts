@@ -2,15 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { recoveryWindow } from '../../src/cli/callbacks-recover.ts';
 import { migrationSummary } from '../../src/cli/migrate.ts';
-import { createRequestQueries } from '../../src/db/requests.ts';
-import { requests } from '../../src/db/schema.ts';
-import { storedWebhookSecret } from '../../src/db/settings.ts';
 import { packageVersion } from '../../src/version.ts';
-import { migratedDatabase } from '../helpers/app.ts';
+import { seedRequest, testDatabase } from '../helpers/database.ts';
 import { tempDir } from '../helpers/process.ts';
 import { runBinary, runInProcess, writeText } from './cli.ts';
 
@@ -100,9 +96,10 @@ describe('secret show', () => {
 
     const second = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
     expect(second.stdout).toBe(first.stdout);
-    const db = migratedDatabase(path);
-    expect(`${storedWebhookSecret(db)}\n`).toBe(first.stdout);
-    db.$client.close();
+    const db = new BetterSqlite3(path, { readonly: true });
+    const stored = db.prepare("select value from settings where key = 'webhook_secret'").pluck();
+    expect(`${stored.get()}\n`).toBe(first.stdout);
+    db.close();
   });
 
   it('prints WEBHOOK_SECRET when it is set, without touching the database', async () => {
@@ -121,82 +118,73 @@ describe('secret show', () => {
 describe('callbacks recover', () => {
   const at = (iso: string) => Date.parse(iso);
 
-  /** One request per case, created at `createdAt`, its callback in `state`. */
-  function seed(
-    path: string,
+  /** A database with one request per case, created at `createdAt`, its callback in `state`. */
+  async function seed(
     cases: Array<{ createdAt: string; state: 'pending' | 'delivered' | 'failed' }>,
   ) {
-    const db = migratedDatabase(path);
-    const queries = createRequestQueries(db);
-    const ids = cases.map(({ createdAt, state }) => {
+    const database = await testDatabase();
+    const ids: string[] = [];
+    for (const { createdAt, state } of cases) {
       const id = randomUUID();
-      queries.insert({
+      const created = at(createdAt);
+      await seedRequest(database.sql, {
         id,
-        stationId: '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50',
-        driverId: 'DRV-0001-ab.cd_ef~0123',
-        callbackUrl: 'https://backend.example.com/hooks',
-        createdAt: at(createdAt),
+        createdAt: created,
+        state,
+        completedAt: created + 1,
+        cycleAttempts: state === 'pending' ? 0 : 8,
       });
-      if (state !== 'pending') {
-        db.update(requests)
-          .set({
-            callbackState: state,
-            nextAttemptAt: null,
-            completedAt: at(createdAt) + 1,
-            cycleAttempts: 8,
-          })
-          .where(eq(requests.id, id))
-          .run();
-      }
-      return id;
-    });
-    db.$client.close();
-    return ids;
+      ids.push(id);
+    }
+    return { database, ids };
   }
 
   it('re-queues the failed callbacks of requests created in the window, and only those', async () => {
-    const path = databasePath();
-    const [before, first, inside, delivered, atUntil] = seed(path, [
+    const { database, ids } = await seed([
       { createdAt: '2026-02-28T23:59:59.999Z', state: 'failed' },
       { createdAt: '2026-03-01T00:00:00.000Z', state: 'failed' },
       { createdAt: '2026-03-01T12:00:00.000Z', state: 'failed' },
       { createdAt: '2026-03-01T13:00:00.000Z', state: 'delivered' },
       { createdAt: '2026-03-02T00:00:00.000Z', state: 'failed' },
     ]);
+    const [before, first, inside, delivered, atUntil] = ids;
     const startedAt = Date.now();
 
     const result = await runBinary(
       ['callbacks', 'recover', '--since', '2026-03-01', '--until', '2026-03-02T01:00:00+01:00'],
-      { DATABASE_PATH: path },
+      database.env,
     );
 
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
       're-queued 2 failed callbacks of requests created from 2026-03-01T00:00:00.000Z until 2026-03-02T00:00:00.000Z\n',
     );
-    const db = migratedDatabase(path);
-    const queries = createRequestQueries(db);
-    const state = (id: string | undefined) => queries.find(id as string);
+    const store = database.openStore();
+    const state = (id: string | undefined) => store.requests.find(id as string);
     for (const id of [first, inside]) {
-      expect(state(id)).toMatchObject({
+      expect(await state(id)).toMatchObject({
         callbackState: 'pending',
         cycleAttempts: 0,
         completedAt: null,
       });
-      expect(state(id)?.nextAttemptAt).toBeGreaterThanOrEqual(startedAt);
+      expect((await state(id))?.nextAttemptAt).toBeGreaterThanOrEqual(startedAt);
     }
-    expect(state(before)?.callbackState).toBe('failed');
-    expect(state(atUntil)?.callbackState).toBe('failed');
-    expect(state(delivered)?.callbackState).toBe('delivered');
-    db.$client.close();
+    expect((await state(before))?.callbackState).toBe('failed');
+    expect((await state(atUntil))?.callbackState).toBe('failed');
+    expect((await state(delivered))?.callbackState).toBe('delivered');
+    await store.close();
+    await database.drop();
   });
 
   it('says so when nothing failed in the window', async () => {
-    const path = databasePath();
-    seed(path, [{ createdAt: '2026-03-01T12:00:00.000Z', state: 'delivered' }]);
-    const result = await runInProcess(['callbacks', 'recover', '--since', '2026-01-01T00:00:00Z'], {
-      DATABASE_PATH: path,
-    });
+    const { database } = await seed([
+      { createdAt: '2026-03-01T12:00:00.000Z', state: 'delivered' },
+    ]);
+    const result = await runInProcess(
+      ['callbacks', 'recover', '--since', '2026-01-01T00:00:00Z'],
+      database.env,
+    );
+    await database.drop();
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
       /^re-queued 0 failed callbacks of requests created from 2026-01-01T00:00:00.000Z until /,

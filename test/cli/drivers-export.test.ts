@@ -2,19 +2,21 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportFormat } from '../../src/cli/drivers-export.ts';
-import { createDriverQueries, type DriverRecord } from '../../src/db/drivers.ts';
-import { migratedDatabase } from '../helpers/app.ts';
+import type { DriverRecord } from '../../src/domain/driver.ts';
+import { openStore } from '../../src/store/open-store.ts';
 import { tempDir } from '../helpers/process.ts';
 import { csvText, generatedRows, runBinary, runInProcess, writeText } from './cli.ts';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 
-function allDrivers(path: string): DriverRecord[] {
-  const db = migratedDatabase(path);
+async function allDrivers(path: string): Promise<DriverRecord[]> {
+  const store = openStore({ databasePath: path, databaseSync: 'normal' });
   try {
-    return [...createDriverQueries(db).iterate()];
+    const drivers: DriverRecord[] = [];
+    for await (const driver of store.drivers.exportAll()) drivers.push(driver);
+    return drivers;
   } finally {
-    db.$client.close();
+    await store.close();
   }
 }
 
@@ -27,7 +29,7 @@ async function filledDatabase() {
     const result = await runInProcess(['drivers', 'import', file], env);
     expect(result.code, result.stderr).toBe(0);
   }
-  return { dir, env, drivers: allDrivers(env.DATABASE_PATH) };
+  return { dir, env, drivers: await allDrivers(env.DATABASE_PATH) };
 }
 
 describe('drivers export', () => {
@@ -52,7 +54,7 @@ describe('drivers export', () => {
     const imported = await runInProcess(['drivers', 'import', file], copy);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^imported 3006 rows, skipped 0/);
-    expect(allDrivers(copy.DATABASE_PATH)).toEqual(drivers);
+    expect(await allDrivers(copy.DATABASE_PATH)).toEqual(drivers);
 
     const again = join(dir, `again-${name}`);
     await runInProcess(['drivers', 'export', ...formatArgs, '--output', again], copy);

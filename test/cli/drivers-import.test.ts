@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { driversImportCommand } from '../../src/cli/drivers-import.ts';
-import type { Database } from '../../src/db/database.ts';
-import { createDriverQueries, type DriverRecord } from '../../src/db/drivers.ts';
-import { migratedDatabase } from '../helpers/app.ts';
+import type { DriverRecord } from '../../src/domain/driver.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/process.ts';
 import {
   csvText,
@@ -17,20 +18,34 @@ import {
   writeText,
 } from './cli.ts';
 
-let open: Database[] = [];
-afterEach(() => {
-  for (const db of open) db.$client.close();
+let open: Store[] = [];
+afterEach(async () => {
+  for (const store of open) await store.close();
   open = [];
 });
 
-function database(path: string): Database {
-  const db = migratedDatabase(path);
-  open.push(db);
-  return db;
+/** The drivers of the SQLite file at `path`, migrated. */
+async function driversAt(path: string): Promise<Store['drivers']> {
+  const store = openStore({ databasePath: path, databaseSync: 'normal' });
+  open.push(store);
+  await store.migrate();
+  return store.drivers;
 }
 
-const count = (db: Database, table: 'drivers' | 'driver_stations') =>
-  db.$client.prepare(`select count(*) from ${table}`).pluck().get() as number;
+async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+function count(path: string, table: 'drivers' | 'driver_stations'): number {
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    return db.prepare(`select count(*) from ${table}`).pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
 
 /** What the database should hold after importing `row`. */
 const stored = (row: TestRow): DriverRecord => ({
@@ -66,15 +81,14 @@ describe('drivers import: a valid file', () => {
     expect(result.stderr).toMatch(/^validated 100000 rows in [\d.]+ s: 0 bad$/m);
     expect(`${result.stdout}${result.stderr}`).not.toContain('test-driver-');
 
-    const db = database(path);
-    expect(count(db, 'drivers')).toBe(rows);
+    expect(count(path, 'drivers')).toBe(rows);
     let grants = 0;
     for (let i = 0; i < rows; i++) grants += generatedRow(i).stations.length;
-    expect(count(db, 'driver_stations')).toBe(grants);
-    const drivers = createDriverQueries(db);
+    expect(count(path, 'driver_stations')).toBe(grants);
+    const drivers = await driversAt(path);
     for (const i of [0, 1, 2, 3, 7, 13, 57, 99_998, 99_999]) {
       const row = generatedRow(i);
-      expect(drivers.find(row.driverId)).toEqual(stored(row));
+      expect(await drivers.find(row.driverId)).toEqual(stored(row));
     }
   });
 
@@ -91,37 +105,33 @@ describe('drivers import: a valid file', () => {
     expect(result.stderr).not.toMatch(/chargegate:/);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^imported 2000 rows, skipped 0,/);
-    const drivers = createDriverQueries(database(path));
-    expect([...drivers.iterate()]).toEqual(
+    const drivers = await driversAt(path);
+    expect(await all(drivers.exportAll())).toEqual(
       rows.map(stored).sort((a, b) => (a.driverId < b.driverId ? -1 : 1)),
     );
   });
 
   it('replaces an existing driver wholesale, grants included, and leaves others alone', async () => {
     const { dir, path, env } = setup();
-    const db = database(path);
-    const drivers = createDriverQueries(db);
+    const drivers = await driversAt(path);
     const replaced = 'replaced-driver-0000000001';
     const untouched = 'untouched-driver-000000001';
-    drivers.replaceMany(
-      [
-        {
-          driverId: replaced,
-          status: 'active',
-          expiresAt: Date.UTC(2030, 0, 1),
-          allStations: true,
-          stations: [STATIONS[0], STATIONS[1]],
-        },
-        {
-          driverId: untouched,
-          status: 'active',
-          expiresAt: null,
-          allStations: false,
-          stations: [STATIONS[0]],
-        },
-      ],
-      Date.now(),
-    );
+    await drivers.importBatch([
+      {
+        driverId: replaced,
+        status: 'active',
+        expiresAt: Date.UTC(2030, 0, 1),
+        allStations: true,
+        stations: [STATIONS[0], STATIONS[1]],
+      },
+      {
+        driverId: untouched,
+        status: 'active',
+        expiresAt: null,
+        allStations: false,
+        stations: [STATIONS[0]],
+      },
+    ]);
     const file = writeText(
       join(dir, 'drivers.csv'),
       `driverId,status,stations\n${replaced},blocked,${STATIONS[2]}\n`,
@@ -130,14 +140,14 @@ describe('drivers import: a valid file', () => {
     const result = await runInProcess(['drivers', 'import', file], env);
 
     expect(result.code).toBe(0);
-    expect(drivers.find(replaced)).toEqual({
+    expect(await drivers.find(replaced)).toEqual({
       driverId: replaced,
       status: 'blocked',
       expiresAt: null,
       allStations: false,
       stations: [STATIONS[2]],
     });
-    expect(drivers.find(untouched)?.stations).toEqual([STATIONS[0]]);
+    expect((await drivers.find(untouched))?.stations).toEqual([STATIONS[0]]);
   });
 
   it('commits in batches and keeps the last partial batch', async () => {
@@ -148,7 +158,7 @@ describe('drivers import: a valid file', () => {
       { file, skipInvalid: false, batchRows: 10 },
     );
     expect(summary).toMatchObject({ rows: 1_003, imported: 1_003, skipped: 0 });
-    expect(count(database(path), 'drivers')).toBe(1_003);
+    expect(count(path, 'drivers')).toBe(1_003);
   });
 });
 
@@ -192,10 +202,9 @@ function fileWithBadRows() {
 describe('drivers import: a file with bad rows', () => {
   it('imports nothing, lists every bad row by line and exits 1', async () => {
     const { dir, path, env } = setup();
-    const db = database(path);
-    const drivers = createDriverQueries(db);
+    const drivers = await driversAt(path);
     const before = generatedRow(5);
-    drivers.replaceMany([{ ...stored(before), status: 'blocked' }], Date.now());
+    await drivers.importBatch([{ ...stored(before), status: 'blocked' }]);
     const { text, bad } = fileWithBadRows();
     const file = writeText(join(dir, 'drivers.csv'), text);
 
@@ -208,8 +217,8 @@ describe('drivers import: a file with bad rows', () => {
       'chargegate: nothing imported: 5 of 1000 rows are bad; fix them, or pass --skip-invalid to import the other 995',
     );
     expect(result.stdout).toBe('');
-    expect(count(db, 'drivers')).toBe(1);
-    expect(drivers.find(before.driverId)?.status).toBe('blocked');
+    expect(count(path, 'drivers')).toBe(1);
+    expect((await drivers.find(before.driverId))?.status).toBe('blocked');
   });
 
   it('with --skip-invalid imports the good rows and counts the skipped ones', async () => {
@@ -224,15 +233,14 @@ describe('drivers import: a file with bad rows', () => {
     expect(result.stderr.split('\n').filter((line) => line.startsWith('line '))).toEqual([
       ...bad.values(),
     ]);
-    const db = database(path);
-    expect(count(db, 'drivers')).toBe(995);
-    const drivers = createDriverQueries(db);
+    expect(count(path, 'drivers')).toBe(995);
+    const drivers = await driversAt(path);
     // Rows 15, 248, 398 and 799 were spoilt; the repeat of row 10 was skipped, not applied.
     for (const i of [15, 248, 398, 799])
-      expect(drivers.find(generatedRow(i).driverId)).toBeUndefined();
-    expect(drivers.find(generatedRow(10).driverId)).toEqual(stored(generatedRow(10)));
-    expect(drivers.find(generatedRow(598).driverId)).toBeUndefined();
-    expect(drivers.find(generatedRow(999).driverId)).toEqual(stored(generatedRow(999)));
+      expect(await drivers.find(generatedRow(i).driverId)).toBeUndefined();
+    expect(await drivers.find(generatedRow(10).driverId)).toEqual(stored(generatedRow(10)));
+    expect(await drivers.find(generatedRow(598).driverId)).toBeUndefined();
+    expect(await drivers.find(generatedRow(999).driverId)).toEqual(stored(generatedRow(999)));
   });
 
   it(`lists at most 50 bad rows, then how many more`, async () => {
@@ -317,7 +325,7 @@ describe('drivers import: files it cannot use', () => {
     const result = await runInProcess(['drivers', 'import', '--skip-invalid', file], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);
-    expect(count(database(path), 'drivers')).toBe(0);
+    expect(count(path, 'drivers')).toBe(0);
   });
 
   it('says when the file does not exist', async () => {

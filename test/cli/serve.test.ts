@@ -2,8 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRequestQueries } from '../../src/db/requests.ts';
-import { migratedDatabase } from '../helpers/app.ts';
+import { seedRequest, testDatabase } from '../helpers/database.ts';
 import { type Spawned, spawnCollecting, tempDir } from '../helpers/process.ts';
 import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -68,20 +67,16 @@ describe('serve and worker', () => {
 
   it('worker delivers stored callbacks without listening for HTTP', async () => {
     receiver = await startReceiver(answer(204));
-    const path = join(tempDir(), 'cg.db');
-    const db = migratedDatabase(path);
+    const database = await testDatabase();
     const requestId = randomUUID();
-    createRequestQueries(db).insert({
+    await seedRequest(database.sql, {
       id: requestId,
-      stationId: '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50',
-      driverId: 'DRV-0001-ab.cd_ef~0123',
       callbackUrl: receiver.url,
       createdAt: Date.now(),
     });
-    db.$client.close();
 
     const started = start(['worker'], {
-      DATABASE_PATH: path,
+      ...database.env,
       CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8',
       WORKER_POLL_INTERVAL_MS: '50',
     });
@@ -95,5 +90,6 @@ describe('serve and worker', () => {
     });
     started.child.kill('SIGTERM');
     expect(await started.exited).toBe(0);
+    await database.drop();
   });
 });

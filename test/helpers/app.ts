@@ -1,26 +1,28 @@
 import pino, { type Logger } from 'pino';
 import { type Chargegate, createChargegate } from '../../src/chargegate.ts';
 import type { Config } from '../../src/config.ts';
-import { type Database, migrateDatabase, openDatabase } from '../../src/db/database.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import type { Store } from '../../src/store/store.ts';
 import { testConfig } from './config.ts';
+import { type TestDatabase, type TestSql, testDatabase } from './database.ts';
 
-export type TestService = Chargegate & { db: Database; config: Config; close(): Promise<void> };
-
-/** A migrated database: in memory unless a path is given. */
-export function migratedDatabase(path = ':memory:'): Database {
-  const db = openDatabase({ path, sync: 'normal' });
-  migrateDatabase(db);
-  return db;
-}
+export type TestService = Chargegate & {
+  store: Store;
+  sql: TestSql;
+  database: TestDatabase;
+  config: Config;
+  close(): Promise<void>;
+};
 
 /**
- * The whole service on a migrated database, unstarted: `app.inject` works at once; call
- * `worker.start()` to have callbacks delivered. `close()` stops everything.
+ * The whole service on a fresh migrated database (or `database`, shared with other services),
+ * unstarted: `app.inject` works at once; call `worker.start()` to have callbacks delivered.
+ * `close()` stops everything.
  */
 export async function buildService(
   options: {
     env?: Record<string, string>;
-    db?: Database;
+    database?: TestDatabase;
     now?: () => number;
     random?: () => number;
     log?: Logger;
@@ -29,20 +31,32 @@ export async function buildService(
   } = {},
 ): Promise<TestService> {
   const config = testConfig(options.env);
-  const db = options.db ?? migratedDatabase();
+  const database = options.database ?? (await testDatabase());
+  const processMetrics = options.processMetrics ?? false;
+  const metrics = createMetrics({
+    pendingSummary: () => store.requests.pendingSummary(),
+    now: options.now ?? Date.now,
+    processMetrics,
+  });
+  const store = database.openStore({
+    now: options.now,
+    onCommitBatch: (size) => metrics.commitBatchSize.observe(size),
+  });
   const chargegate = await createChargegate({
     config,
-    db,
+    store,
     log: options.log ?? pino({ level: 'silent' }),
     now: options.now,
     random: options.random,
-    processMetrics: options.processMetrics ?? false,
+    metrics,
     underPressure: options.underPressure,
   });
   let closed = false;
   return {
     ...chargegate,
-    db,
+    store,
+    sql: database.sql,
+    database,
     config,
     async close() {
       if (closed) return;
@@ -50,9 +64,9 @@ export async function buildService(
       await chargegate.app.close();
       chargegate.retention.stop();
       await chargegate.worker.stop(1_000);
-      await chargegate.groupCommit.flush();
       await chargegate.closeResources();
-      if (!options.db) db.$client.close();
+      await store.close();
+      if (!options.database) await database.drop();
     },
   };
 }

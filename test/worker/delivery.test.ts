@@ -104,7 +104,7 @@ describe('a receiver that accepts', () => {
   ])('decides %s as %s', async (name, status) => {
     await start();
     if (name === 'a driver without a grant') {
-      service.services.drivers.upsert(DRIVER, { status: 'active' }, Date.now());
+      await service.services.drivers.upsert(DRIVER, { status: 'active' });
     }
     const requestId = await submit();
     expect((await settled(requestId)).decision.status).toBe(status);
@@ -133,7 +133,9 @@ describe('a receiver that fails', () => {
         new Webhook(SECRET).verify(delivery.body, delivery.headers as Record<string, string>),
       ).not.toThrow();
     }
-    expect(attemptsOf(requestId).map((a) => [a.attempt, a.outcome, a.responseStatus])).toEqual([
+    expect(
+      (await attemptsOf(requestId)).map((a) => [a.attempt, a.outcome, a.responseStatus]),
+    ).toEqual([
       [1, 'http_error', 500],
       [2, 'http_error', 500],
       [3, 'delivered', 204],
@@ -152,7 +154,7 @@ describe('a receiver that fails', () => {
       nextAttemptAt: null,
     });
     expect(receiver.received).toHaveLength(4);
-    expect(attemptsOf(requestId)[0]?.responseBody).toBe('boom');
+    expect((await attemptsOf(requestId))[0]?.responseBody).toBe('boom');
   });
 
   it('stops at once on 410 Gone', async () => {
@@ -181,7 +183,7 @@ describe('a receiver that fails', () => {
     const requestId = await submit();
     const final = await settled(requestId);
     expect(final.callback).toMatchObject({ state: 'delivered', attempts: 2 });
-    const [first] = attemptsOf(requestId);
+    const [first] = await attemptsOf(requestId);
     expect(first).toMatchObject({ outcome: 'timeout', responseStatus: null });
     expect(first?.error).toContain('CALLBACK_TIMEOUT_MS (200 ms)');
   });
@@ -221,15 +223,15 @@ describe('a receiver that fails', () => {
     await start({ CALLBACK_RETRY_SCHEDULE: 'none' }, answer(400, {}, 'x'.repeat(5_000)));
     const requestId = await submit();
     await settled(requestId);
-    expect(attemptsOf(requestId)[0]?.responseBody).toBe('x'.repeat(1024));
+    expect((await attemptsOf(requestId))[0]?.responseBody).toBe('x'.repeat(1024));
   });
 
   it('sends the stored decision on every retry, even after the ACL changes', async () => {
     await start({ CALLBACK_RETRY_SCHEDULE: '300ms' }, failTimes(1));
-    service.services.drivers.upsert(DRIVER, { status: 'active', allStations: true }, Date.now());
+    await service.services.drivers.upsert(DRIVER, { status: 'active', allStations: true });
     const requestId = await submit();
     await waitFor(() => receiver.received.length === 1);
-    service.services.drivers.upsert(DRIVER, { status: 'blocked' }, Date.now());
+    await service.services.drivers.upsert(DRIVER, { status: 'blocked' });
     const final = await settled(requestId);
     expect(final.callback.state).toBe('delivered');
     expect(receiver.received.map((r) => JSON.parse(r.body).status)).toEqual(['allowed', 'allowed']);
@@ -245,9 +247,9 @@ describe('a receiver that fails', () => {
     });
     service.worker.start();
     const requestId = await submit({ callbackUrl: `http://127.0.0.1:${port}/callbacks` });
-    await waitFor(() => attemptsOf(requestId).length >= 1);
-    expect(attemptsOf(requestId)[0]).toMatchObject({ outcome: 'network' });
-    expect(attemptsOf(requestId)[0]?.error).toContain('ECONNREFUSED');
+    await waitFor(async () => (await attemptsOf(requestId)).length >= 1);
+    expect((await attemptsOf(requestId))[0]).toMatchObject({ outcome: 'network' });
+    expect((await attemptsOf(requestId))[0]?.error).toContain('ECONNREFUSED');
     receiver = await startReceiver(answer(200), port);
     expect((await settled(requestId)).callback.state).toBe('delivered');
   });

@@ -5,6 +5,7 @@ import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 
 const STATION = '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50';
 const DRIVER = 'DRV-0001-ab.cd_ef~0123';
+const REQUEST_ID = '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 
 let authorizer: Receiver | undefined;
 const dispatcher = new Agent();
@@ -25,7 +26,11 @@ describe('the remote authorizer', () => {
     'passes on an answer of %s',
     async (status) => {
       authorizer = await startReceiver(json(200, { status }));
-      const decision = await remote(authorizer.url).decide(STATION, DRIVER);
+      const decision = await remote(authorizer.url).decide({
+        requestId: REQUEST_ID,
+        stationId: STATION,
+        driverId: DRIVER,
+      });
       expect(decision).toEqual({ status, source: 'authorizer', reason: 'authorizer answered' });
       expect(authorizer.received).toHaveLength(1);
       expect(JSON.parse(authorizer.received[0]?.body ?? '')).toEqual({
@@ -39,7 +44,11 @@ describe('the remote authorizer', () => {
   it('decides unknown when nothing answers before the deadline', async () => {
     authorizer = await startReceiver(() => {});
     const started = Date.now();
-    const decision = await remote(authorizer.url, 300).decide(STATION, DRIVER);
+    const decision = await remote(authorizer.url, 300).decide({
+      requestId: REQUEST_ID,
+      stationId: STATION,
+      driverId: DRIVER,
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(decision).toEqual({
       status: 'unknown',
@@ -54,7 +63,11 @@ describe('the remote authorizer', () => {
       else
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
     });
-    const decision = await remote(authorizer.url).decide(STATION, DRIVER);
+    const decision = await remote(authorizer.url).decide({
+      requestId: REQUEST_ID,
+      stationId: STATION,
+      driverId: DRIVER,
+    });
     expect(decision.status).toBe('allowed');
     expect(authorizer.received).toHaveLength(2);
   });
@@ -64,7 +77,11 @@ describe('the remote authorizer', () => {
       if (index > 0)
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
     });
-    const decision = await remote(authorizer.url, 1_500).decide(STATION, DRIVER);
+    const decision = await remote(authorizer.url, 1_500).decide({
+      requestId: REQUEST_ID,
+      stationId: STATION,
+      driverId: DRIVER,
+    });
     expect(decision.status).toBe('allowed');
     expect(authorizer.received).toHaveLength(2);
   });
@@ -73,7 +90,11 @@ describe('the remote authorizer', () => {
     const gone = await startReceiver();
     const { url } = gone;
     await gone.close();
-    const decision = await remote(url, 400).decide(STATION, DRIVER);
+    const decision = await remote(url, 400).decide({
+      requestId: REQUEST_ID,
+      stationId: STATION,
+      driverId: DRIVER,
+    });
     expect(decision).toMatchObject({
       status: 'unknown',
       reason: 'no valid answer within AUTHORIZER_TIMEOUT_MS (400 ms)',
@@ -87,7 +108,11 @@ describe('the remote authorizer', () => {
     ['a 4xx', json(404, { status: 'allowed' })],
   ])('decides unknown at once on %s, without retrying', async (_name, respond) => {
     authorizer = await startReceiver(respond);
-    const decision = await remote(authorizer.url).decide(STATION, DRIVER);
+    const decision = await remote(authorizer.url).decide({
+      requestId: REQUEST_ID,
+      stationId: STATION,
+      driverId: DRIVER,
+    });
     expect(decision.status).toBe('unknown');
     expect(decision.reason).toMatch(/^authorizer answered/);
     expect(authorizer.received).toHaveLength(1);

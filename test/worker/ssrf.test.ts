@@ -77,7 +77,7 @@ describe('without CALLBACK_ALLOWED_CIDRS', () => {
     const view = await settle(`http://${host}/callbacks`);
     expect(view.callback).toMatchObject({ state: 'failed', attempts: 1 });
     expect(view.callback.lastError).toContain(kind);
-    const [attempt] = service.services.requests.attempts(view.requestId);
+    const [attempt] = await service.services.requests.attempts(view.requestId);
     expect(attempt?.outcome).toBe('refused');
   });
 });
@@ -111,7 +111,7 @@ describe('with CALLBACK_ALLOWED_CIDRS', () => {
       });
       service.worker.start();
       const view = await settle(`http://${host}:9/callbacks`);
-      const [attempt] = service.services.requests.attempts(view.requestId);
+      const [attempt] = await service.services.requests.attempts(view.requestId);
       expect(attempt?.outcome).not.toBe('refused');
       expect(view.callback.lastError).not.toContain('CALLBACK_ALLOWED_CIDRS');
     },

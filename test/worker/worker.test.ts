@@ -4,12 +4,16 @@ import { isDeadLocalOwner, pidSpace } from '../../src/worker/worker.ts';
 import {
   buildService,
   capturingLogger,
-  migratedDatabase,
   postCreate,
   type TestService,
   validRequest,
 } from '../helpers/app.ts';
-import { tempDir } from '../helpers/process.ts';
+import {
+  addFailingTrigger,
+  dropFailingTrigger,
+  type FailingTrigger,
+  testDatabase,
+} from '../helpers/database.ts';
 import {
   answer,
   type Received,
@@ -34,6 +38,17 @@ async function submit(target: TestService, callbackUrl: string): Promise<string>
 }
 
 const row = (target: TestService, id: string) => target.services.requests.find(id);
+const stateOf = async (target: TestService, id: string) => (await row(target, id))?.callbackState;
+const allDelivered = async (target: TestService, ids: string[]) =>
+  (await Promise.all(ids.map((id) => stateOf(target, id)))).every((s) => s === 'delivered');
+/** The claim columns, which the store keeps to itself. */
+const claimOf = async (target: TestService, id: string) =>
+  (
+    await target.sql.rows<{ lockedBy: string | null; lockedUntil: number | null }>(
+      'select locked_by as "lockedBy", locked_until as "lockedUntil" from charging_session_requests where id = ?',
+      [id],
+    )
+  )[0];
 
 describe('the worker', () => {
   it('never has more than WORKER_CONCURRENCY callbacks in flight', async () => {
@@ -45,7 +60,7 @@ describe('the worker', () => {
     const ids = await Promise.all(
       Array.from({ length: 12 }, () => submit(target, receiver?.url as string)),
     );
-    await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
+    await waitFor(() => allDelivered(target, ids));
     expect(slow.peak()).toBe(3);
     expect(slow.received).toHaveLength(12);
   });
@@ -63,29 +78,31 @@ describe('the worker', () => {
     const ids = await Promise.all(
       Array.from({ length: 12 }, () => submit(target, receiver?.url as string)),
     );
-    await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
+    await waitFor(() => allDelivered(target, ids));
     expect(slow.peak()).toBe(2);
     pressed = false;
     const more = await Promise.all(
       Array.from({ length: 16 }, () => submit(target, receiver?.url as string)),
     );
-    await waitFor(() => more.every((id) => row(target, id)?.callbackState === 'delivered'));
+    await waitFor(() => allDelivered(target, more));
     expect(slow.peak()).toBeGreaterThan(2);
   });
 
-  it('claims and decides a new request in the very commit that stores it', async () => {
+  it('claims and decides a new request as soon as it is committed, not at the next poll', async () => {
     receiver = await startReceiver(() => {});
     service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });
+    const target = service;
     const unclaimed = await submit(service, receiver.url);
-    expect(row(service, unclaimed)).toMatchObject({ lockedBy: null, decisionStatus: null });
+    expect(await claimOf(service, unclaimed)).toMatchObject({ lockedBy: null });
+    expect(await row(service, unclaimed)).toMatchObject({ decisionStatus: null });
 
     service.worker.start();
-    // The loop's first claim takes the older request; then it sleeps.
-    await waitFor(() => row(service as TestService, unclaimed)?.lockedBy !== null);
+    // The loop's first claim takes the older request; then it sleeps for the poll interval.
+    await waitFor(async () => (await claimOf(target, unclaimed))?.lockedBy !== null);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const id = await submit(service, receiver.url);
-    const stored = row(service, id);
-    expect(stored?.lockedBy).not.toBeNull();
+    await waitFor(async () => (await claimOf(target, id))?.lockedBy !== null, { timeoutMs: 2_000 });
+    const stored = await row(service, id);
     expect(stored?.decisionStatus).toBe('invalid');
     expect(stored?.decidedAt).toBeGreaterThanOrEqual(stored?.createdAt as number);
   });
@@ -93,21 +110,17 @@ describe('the worker', () => {
   it('a claim that fails does not fail the acknowledgements committed with it', async () => {
     receiver = await startReceiver(answer(204));
     service = await buildService();
-    service.db.$client.exec(`
-      CREATE TRIGGER refuse_claims BEFORE UPDATE OF locked_by ON charging_session_requests
-      WHEN NEW.locked_by IS NOT NULL BEGIN SELECT RAISE(ABORT, 'claims refused'); END;
-    `);
+    await addFailingTrigger(service.database, refusedClaims);
     service.worker.start();
     const target = service;
     const ids = await Promise.all(
       Array.from({ length: 5 }, () => submit(target, receiver?.url as string)),
     );
-    expect(
-      ids.every((id) => typeof id === 'string' && row(target, id)?.callbackState === 'pending'),
-    ).toBe(true);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+    for (const id of ids) expect(await stateOf(target, id)).toBe('pending');
 
-    service.db.$client.exec('DROP TRIGGER refuse_claims');
-    await waitFor(() => ids.every((id) => row(target, id)?.callbackState === 'delivered'));
+    await dropFailingTrigger(service.database, refusedClaims);
+    await waitFor(() => allDelivered(target, ids));
   });
 
   it('on stop, lets an attempt in flight finish and records it', async () => {
@@ -119,11 +132,8 @@ describe('the worker', () => {
     const id = await submit(service, receiver.url);
     await waitFor(() => receiver?.received.length === 1);
     await service.worker.stop(5_000);
-    expect(row(service, id)).toMatchObject({
-      callbackState: 'delivered',
-      lockedBy: null,
-      lockedUntil: null,
-    });
+    expect(await row(service, id)).toMatchObject({ callbackState: 'delivered' });
+    expect(await claimOf(service, id)).toEqual({ lockedBy: null, lockedUntil: null });
   });
 
   it('on stop, aborts an attempt past the grace period and releases its claim without recording it', async () => {
@@ -132,15 +142,11 @@ describe('the worker', () => {
     service.worker.start();
     const id = await submit(service, receiver.url);
     await waitFor(() => receiver?.received.length === 1);
-    expect(row(service, id)?.lockedBy).not.toBeNull();
+    expect((await claimOf(service, id))?.lockedBy).not.toBeNull();
     await service.worker.stop(100);
-    expect(row(service, id)).toMatchObject({
-      callbackState: 'pending',
-      attempts: 0,
-      lockedBy: null,
-      lockedUntil: null,
-    });
-    expect(service.services.requests.attempts(id)).toEqual([]);
+    expect(await row(service, id)).toMatchObject({ callbackState: 'pending', attempts: 0 });
+    expect(await claimOf(service, id)).toEqual({ lockedBy: null, lockedUntil: null });
+    expect(await service.services.requests.attempts(id)).toEqual([]);
     await service.worker.stop(100); // idempotent
   });
 
@@ -150,14 +156,15 @@ describe('the worker', () => {
     service = await buildService({ now: () => now });
     const id = await submit(service, receiver.url);
     // Another (live, remote) process claimed it a moment ago.
-    service.db.$client
-      .prepare('update charging_session_requests set locked_by = ?, locked_until = ? where id = ?')
-      .run('other-host:4242:abcd', now + 60_000, id);
+    await service.sql.rows(
+      'update charging_session_requests set locked_by = ?, locked_until = ? where id = ?',
+      ['other-host:4242:abcd', now + 60_000, id],
+    );
     service.worker.start();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.received).toHaveLength(0);
     now += 60_001;
-    await waitFor(() => row(service as TestService, id)?.callbackState === 'delivered');
+    await waitFor(async () => (await stateOf(service as TestService, id)) === 'delivered');
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -165,15 +172,24 @@ describe('the worker', () => {
     receiver = await startReceiver(answer(204));
     service = await buildService();
     const id = await submit(service, receiver.url);
-    service.db.$client
-      .prepare('update charging_session_requests set locked_by = ?, locked_until = ? where id = ?')
-      .run(`${pidSpace()}:999999:dead`, Date.now() + 60_000, id);
+    await service.sql.rows(
+      'update charging_session_requests set locked_by = ?, locked_until = ? where id = ?',
+      [`${pidSpace()}:999999:dead`, Date.now() + 60_000, id],
+    );
     service.worker.start();
-    await waitFor(() => row(service as TestService, id)?.callbackState === 'delivered', {
+    await waitFor(async () => (await stateOf(service as TestService, id)) === 'delivered', {
       timeoutMs: 3_000,
     });
   });
 });
+
+const refusedClaims: FailingTrigger = {
+  name: 'refuse_claims',
+  table: 'charging_session_requests',
+  event: 'UPDATE OF locked_by',
+  when: 'NEW.locked_by IS NOT NULL',
+  message: 'claims refused',
+};
 
 describe('isDeadLocalOwner', () => {
   const here = pidSpace();
@@ -193,36 +209,23 @@ describe('isDeadLocalOwner', () => {
 
 describe('the webhook secret', () => {
   it('is generated once, kept in the database across restarts, and never logged', async () => {
-    const path = `${tempDir()}/cg.db`;
+    const database = await testDatabase();
+    const storedSecret = () =>
+      database.sql.value<string>("select value from settings where key = 'webhook_secret'");
     const { log, lines } = capturingLogger('trace');
     receiver = await startReceiver(answer(204));
-    const first = await buildService({
-      db: migratedDatabase(path),
-      env: { WEBHOOK_SECRET: '' },
-      log,
-    });
-    const stored = first.db.$client
-      .prepare("select value from settings where key = 'webhook_secret'")
-      .pluck()
-      .get() as string;
+    const first = await buildService({ database, env: { WEBHOOK_SECRET: '' }, log });
+    const stored = await storedSecret();
     expect(stored).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     first.worker.start();
     const id = await submit(first, receiver.url);
     await waitFor(() => receiver?.received.length === 1);
     await first.close();
 
-    const second = await buildService({
-      db: migratedDatabase(path),
-      env: { WEBHOOK_SECRET: '' },
-      log,
-    });
-    expect(
-      second.db.$client
-        .prepare("select value from settings where key = 'webhook_secret'")
-        .pluck()
-        .get(),
-    ).toBe(stored);
+    const second = await buildService({ database, env: { WEBHOOK_SECRET: '' }, log });
+    expect(await storedSecret()).toBe(stored);
     await second.close();
+    await database.drop();
 
     const { Webhook } = await import('standardwebhooks');
     const delivery = receiver.received[0] as Received;
@@ -243,8 +246,8 @@ describe('with AUTHORIZER_URL', () => {
     service = await buildService({ env: { AUTHORIZER_URL: authorizer.url } });
     service.worker.start();
     const id = await submit(service, receiver.url);
-    await waitFor(() => row(service as TestService, id)?.callbackState === 'delivered');
-    expect(row(service, id)).toMatchObject({
+    await waitFor(async () => (await stateOf(service as TestService, id)) === 'delivered');
+    expect(await row(service, id)).toMatchObject({
       decisionStatus: 'not_allowed',
       decisionSource: 'authorizer',
     });

@@ -25,10 +25,9 @@ export const callbacksRouter = router({
     })
     .input(z.strictObject({ since: instant('since'), until: instant('until').optional() }))
     .output(z.object({ requeued: z.number().int() }))
-    .mutation(({ ctx, input }) => {
-      const now = ctx.services.now();
-      const until = input.until === undefined ? now + 1 : Date.parse(input.until);
-      const requeued = ctx.services.requests.requeueFailed(Date.parse(input.since), until, now);
+    .mutation(async ({ ctx, input }) => {
+      const until = input.until === undefined ? ctx.services.now() + 1 : Date.parse(input.until);
+      const requeued = await ctx.services.requests.requeueFailed(Date.parse(input.since), until);
       if (requeued > 0) ctx.services.wakeWorker();
       return { requeued };
     }),

@@ -10,7 +10,11 @@ import {
   requestViewSchema,
 } from '../../domain/charging-session-request.ts';
 import { DomainError, notFound } from '../../domain/errors.ts';
-import { idempotencyHeaders } from '../../domain/idempotency.ts';
+import {
+  idempotencyHeaders,
+  replayedRequestId,
+  requestFingerprint,
+} from '../../domain/idempotency.ts';
 import type { Context } from '../context.ts';
 import { adminProcedure, publicProcedure, router } from '../trpc.ts';
 import { iso, requestView } from '../views.ts';
@@ -92,12 +96,18 @@ export const chargingSessionRequestsRouter = router({
     .input(createRequestInput)
     .output(acknowledgementSchema)
     .mutation(async ({ ctx, input }) => {
-      const { requestId, replayed } = await ctx.services.intake.submit(
+      const key = idempotencyKeyOf(ctx);
+      const fingerprint = key === undefined ? undefined : requestFingerprint(input);
+      const outcome = await ctx.services.requests.create(
         input,
-        idempotencyKeyOf(ctx),
+        key === undefined || fingerprint === undefined ? undefined : { key, fingerprint },
       );
+      const requestId = outcome.created
+        ? outcome.requestId
+        : replayedRequestId(key as string, outcome, fingerprint as string);
+      if (outcome.created) ctx.services.onCreated();
       ctx.setHeader('location', `/api/charging-session-requests/${requestId}`);
-      if (replayed) ctx.setHeader('idempotent-replayed', 'true');
+      if (!outcome.created) ctx.setHeader('idempotent-replayed', 'true');
       return { ...ACKNOWLEDGED, requestId };
     }),
 
@@ -114,8 +124,8 @@ export const chargingSessionRequestsRouter = router({
     })
     .input(requestIdInput)
     .output(requestViewSchema)
-    .query(({ ctx, input }) => {
-      const row = ctx.services.requests.find(input.requestId.toLowerCase());
+    .query(async ({ ctx, input }) => {
+      const row = await ctx.services.requests.find(input.requestId.toLowerCase());
       if (!row) throw notFound('request', input.requestId);
       return requestView(row);
     }),
@@ -132,9 +142,9 @@ export const chargingSessionRequestsRouter = router({
     })
     .input(listInput)
     .output(listOutput)
-    .query(({ ctx, input }) => {
+    .query(async ({ ctx, input }) => {
       const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-      const rows = ctx.services.requests.list(input.callbackState, input.limit + 1, cursor);
+      const rows = await ctx.services.requests.list(input.callbackState, input.limit + 1, cursor);
       const page = rows.slice(0, input.limit);
       const last = page.at(-1);
       return {
@@ -156,10 +166,10 @@ export const chargingSessionRequestsRouter = router({
     })
     .input(requestIdInput)
     .output(z.object({ requestId: z.string(), data: z.array(attemptView) }))
-    .query(({ ctx, input }) => {
+    .query(async ({ ctx, input }) => {
       const id = input.requestId.toLowerCase();
-      if (!ctx.services.requests.find(id)) throw notFound('request', input.requestId);
-      const data = ctx.services.requests.attempts(id).map((attempt) => ({
+      if (!(await ctx.services.requests.find(id))) throw notFound('request', input.requestId);
+      const data = (await ctx.services.requests.attempts(id)).map((attempt) => ({
         attempt: attempt.attempt,
         startedAt: iso(attempt.startedAt),
         durationMs: attempt.durationMs,
@@ -183,8 +193,8 @@ export const chargingSessionRequestsRouter = router({
     })
     .input(requestIdInput)
     .output(requestViewSchema)
-    .mutation(({ ctx, input }) => {
-      const row = ctx.services.requests.requeue(input.requestId.toLowerCase(), ctx.services.now());
+    .mutation(async ({ ctx, input }) => {
+      const row = await ctx.services.requests.requeue(input.requestId.toLowerCase());
       if (!row) throw notFound('request', input.requestId);
       ctx.services.wakeWorker();
       return requestView(row);

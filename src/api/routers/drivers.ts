@@ -27,18 +27,14 @@ export const driversRouter = router({
     })
     .input(upsertDriverInput)
     .output(driverViewSchema)
-    .mutation(({ ctx, input }) => {
+    .mutation(async ({ ctx, input }) => {
       const { driverId, status, expiresAt, allStations } = input;
-      const record = ctx.services.drivers.upsert(
-        driverId,
-        {
-          status,
-          expiresAt:
-            expiresAt === undefined ? undefined : expiresAt === null ? null : Date.parse(expiresAt),
-          allStations,
-        },
-        ctx.services.now(),
-      );
+      const record = await ctx.services.drivers.upsert(driverId, {
+        status,
+        expiresAt:
+          expiresAt === undefined ? undefined : expiresAt === null ? null : Date.parse(expiresAt),
+        allStations,
+      });
       return driverView(record);
     }),
 
@@ -54,8 +50,8 @@ export const driversRouter = router({
     })
     .input(driverKey)
     .output(driverViewSchema)
-    .query(({ ctx, input }) => {
-      const record = ctx.services.drivers.find(input.driverId);
+    .query(async ({ ctx, input }) => {
+      const record = await ctx.services.drivers.find(input.driverId);
       if (!record) throw notFound('driver', input.driverId);
       return driverView(record);
     }),
@@ -72,8 +68,10 @@ export const driversRouter = router({
     })
     .input(driverKey)
     .output(z.object({ driverId: z.string(), deleted: z.literal(true) }))
-    .mutation(({ ctx, input }) => {
-      if (!ctx.services.drivers.remove(input.driverId)) throw notFound('driver', input.driverId);
+    .mutation(async ({ ctx, input }) => {
+      if (!(await ctx.services.drivers.remove(input.driverId))) {
+        throw notFound('driver', input.driverId);
+      }
       return { driverId: input.driverId, deleted: true as const };
     }),
 
@@ -89,8 +87,8 @@ export const driversRouter = router({
     })
     .input(driverStationKey)
     .output(driverViewSchema)
-    .mutation(({ ctx, input }) => {
-      const record = ctx.services.drivers.grant(input.driverId, input.stationId);
+    .mutation(async ({ ctx, input }) => {
+      const record = await ctx.services.drivers.grant(input.driverId, input.stationId);
       if (!record) throw notFound('driver', input.driverId);
       return driverView(record);
     }),
@@ -107,8 +105,8 @@ export const driversRouter = router({
     })
     .input(driverStationKey)
     .output(driverViewSchema)
-    .mutation(({ ctx, input }) => {
-      const record = ctx.services.drivers.revoke(input.driverId, input.stationId);
+    .mutation(async ({ ctx, input }) => {
+      const record = await ctx.services.drivers.revoke(input.driverId, input.stationId);
       if (!record) throw notFound('driver', input.driverId);
       return driverView(record);
     }),

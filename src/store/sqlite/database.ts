@@ -4,11 +4,14 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { MigrationError } from '../migration-error.ts';
 import * as schema from './schema.ts';
 
 export type Database = BetterSQLite3Database<typeof schema> & { $client: BetterSqlite3.Database };
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_FOLDER = fileURLToPath(
+  new URL('../../../migrations/sqlite', import.meta.url),
+);
 
 export type OpenDatabaseOptions = {
   /** A file path, or `:memory:`. The file's folder is created when missing. */
@@ -28,10 +31,6 @@ export function openDatabase({ path, sync }: OpenDatabaseOptions): Database {
   client.pragma('busy_timeout = 5000');
   client.pragma('foreign_keys = ON');
   return drizzle({ client, schema });
-}
-
-export class MigrationError extends Error {
-  override name = 'MigrationError';
 }
 
 /** Applies pending migrations from `migrations/`; throws a MigrationError naming the cause. */

@@ -1,18 +1,9 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { AclDriver } from '../domain/decision.ts';
+import type { DriverChanges, DriverRecord } from '../../domain/driver.ts';
 import type { Database } from './database.ts';
 import { driverStations, drivers } from './schema.ts';
 
 /** Queries on `drivers` and `driver_stations`, the built-in ACL. */
-
-export type DriverRecord = AclDriver & { driverId: string; stations: string[] };
-
-/** Fields of an upsert; an omitted field keeps its stored value (or its default for a new driver). */
-export type DriverChanges = {
-  status: AclDriver['status'];
-  expiresAt?: number | null;
-  allStations?: boolean;
-};
 
 export function createDriverQueries(db: Database) {
   const p = sql.placeholder;
@@ -24,13 +15,6 @@ export function createDriverQueries(db: Database) {
     })
     .from(drivers)
     .where(eq(drivers.driverId, p('driverId')))
-    .prepare();
-  const grant = db
-    .select({ one: sql<number>`1` })
-    .from(driverStations)
-    .where(
-      and(eq(driverStations.driverId, p('driverId')), eq(driverStations.stationId, p('stationId'))),
-    )
     .prepare();
   const stationsOf = db
     .select({ stationId: driverStations.stationId })
@@ -77,19 +61,6 @@ export function createDriverQueries(db: Database) {
 
   return {
     find,
-
-    /** The ACL facts for one decision: the driver, if known, and whether it holds the grant. */
-    aclFacts(
-      driverId: string,
-      stationId: string,
-    ): { driver: AclDriver | undefined; granted: boolean } {
-      const driver = aclDriver.get({ driverId });
-      if (!driver) return { driver, granted: false };
-      return {
-        driver,
-        granted: grant.get({ driverId, stationId: stationId.toLowerCase() }) !== undefined,
-      };
-    },
 
     upsert(driverId: string, changes: DriverChanges, now: number): DriverRecord {
       return db.transaction(() => {

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { createGroupCommit } from '../../src/db/group-commit.ts';
-import { createRequestQueries } from '../../src/db/requests.ts';
-import { migratedDatabase } from '../helpers/app.ts';
-import { tempDir } from '../helpers/process.ts';
+import {
+  type Database,
+  migrateDatabase,
+  openDatabase,
+} from '../../../src/store/sqlite/database.ts';
+import { createGroupCommit } from '../../../src/store/sqlite/group-commit.ts';
+import { createRequestQueries } from '../../../src/store/sqlite/requests.ts';
+import { tempDir } from '../../helpers/process.ts';
+
+function migratedDatabase(path = ':memory:'): Database {
+  const db = openDatabase({ path, sync: 'normal' });
+  migrateDatabase(db);
+  return db;
+}
 
 const row = (id: string, createdAt = 1) => ({
   id,
@@ -12,7 +22,7 @@ const row = (id: string, createdAt = 1) => ({
   createdAt,
 });
 
-const ids = (db: ReturnType<typeof migratedDatabase>) =>
+const ids = (db: Database) =>
   db.$client.prepare('select id from charging_session_requests order by rowid').pluck().all();
 
 describe('group commit', () => {
@@ -55,22 +65,48 @@ describe('group commit', () => {
     ).toBe(1);
   });
 
-  it('rejects every piece of a failing batch and keeps none of it', async () => {
+  it('rejects only the piece of a batch that fails; the rest of the batch commits', async () => {
     const db = migratedDatabase();
     const commit = createGroupCommit({ db });
     const requests = createRequestQueries(db);
     await commit.run(() => requests.insert(row('existing')));
     const outcomes = await Promise.allSettled([
       commit.run(() => requests.insert(row('a'))),
-      commit.run(() => requests.insert(row('existing'))), // primary key clash
+      commit.run(() => {
+        requests.insert(row('half-done')); // rolled back with the rest of this piece
+        requests.insert(row('existing')); // primary key clash
+      }),
+      commit.run(() => requests.insert(row('b'))),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(ids(db)).toEqual(['existing', 'a', 'b']);
+  });
+
+  it('rejects every piece of a batch whose commit fails, and keeps none of it', async () => {
+    const db = migratedDatabase();
+    const failures: unknown[] = [];
+    const commit = createGroupCommit({ db, onFailure: (error) => failures.push(error) });
+    const requests = createRequestQueries(db);
+    const outcomes = await Promise.allSettled([
+      commit.run(() => requests.insert(row('a'))),
+      commit.run(() => {
+        // A foreign key checked only at COMMIT: the whole transaction fails there.
+        db.$client.pragma('defer_foreign_keys = ON');
+        db.$client
+          .prepare(
+            "insert into callback_attempts (request_id, attempt, started_at, duration_ms, outcome) values ('nobody', 1, 1, 1, 'network')",
+          )
+          .run();
+      }),
       commit.run(() => requests.insert(row('b'))),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(ids(db)).toEqual(['existing']);
+    expect(failures).toHaveLength(1);
+    expect(ids(db)).toEqual([]);
 
     // The next batch is unaffected.
     await commit.run(() => requests.insert(row('c')));
-    expect(ids(db)).toEqual(['existing', 'c']);
+    expect(ids(db)).toEqual(['c']);
   });
 
   it('starts a new batch for work submitted after a commit', async () => {
@@ -98,30 +134,6 @@ describe('group commit', () => {
     await Promise.all(submitted);
     const reopened = migratedDatabase(path);
     expect(ids(reopened)).toEqual(['x', 'y']);
-  });
-
-  it('runs hooks at the end of each batch, in its transaction, and their follow-up only after a commit', async () => {
-    const db = migratedDatabase();
-    const commit = createGroupCommit({ db });
-    const requests = createRequestQueries(db);
-    const seen: string[] = [];
-    commit.addHook(() => {
-      const count = db.$client
-        .prepare('select count(*) from charging_session_requests')
-        .pluck()
-        .get();
-      seen.push(`hook saw ${count} in transaction ${db.$client.inTransaction}`);
-      return () => seen.push('after commit');
-    });
-    await Promise.all([
-      commit.run(() => requests.insert(row('h1'))),
-      commit.run(() => requests.insert(row('h2'))),
-    ]);
-    expect(seen).toEqual(['hook saw 2 in transaction true', 'after commit']);
-
-    seen.length = 0;
-    await expect(commit.run(() => requests.insert(row('h1')))).rejects.toThrow();
-    expect(seen).toEqual([]); // the batch failed: no follow-up
   });
 
   it('flush() with nothing queued resolves at once', async () => {

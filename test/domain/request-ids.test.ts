@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRequestId } from '../../src/db/request-ids.ts';
+import { newRequestId } from '../../src/domain/request-ids.ts';
 
 describe('newRequestId', () => {
   it('makes distinct UUIDv7s that sort by creation time', async () => {

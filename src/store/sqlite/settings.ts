@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { generateWebhookSecret } from '../domain/webhook-secret.ts';
+import { generateWebhookSecret } from '../../domain/webhook-secret.ts';
 import type { Database } from './database.ts';
 import { settings } from './schema.ts';
 
@@ -17,9 +17,4 @@ export function storedWebhookSecret(db: Database): string {
     },
     { behavior: 'immediate' },
   );
-}
-
-/** The secret in force: the configured one, else the one kept in the database. */
-export function resolveWebhookSecret(db: Database, configured: string | undefined): string {
-  return configured ?? storedWebhookSecret(db);
 }

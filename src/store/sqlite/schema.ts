@@ -1,13 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
-import { ATTEMPT_OUTCOMES } from '../domain/attempt.ts';
-import { CALLBACK_STATES } from '../domain/charging-session-request.ts';
-import { DECISION_SOURCES, DECISION_STATUSES } from '../domain/decision.ts';
-import { DRIVER_STATUSES } from '../domain/driver.ts';
+import { ATTEMPT_OUTCOMES } from '../../domain/attempt.ts';
+import { CALLBACK_STATES } from '../../domain/charging-session-request.ts';
+import { DECISION_SOURCES, DECISION_STATUSES } from '../../domain/decision.ts';
+import { DRIVER_STATUSES } from '../../domain/driver.ts';
 
 /**
- * The tables. Times are epoch milliseconds in INTEGER columns. Migrations in `migrations/`
- * are generated from this file by `npm run db:generate` and never edited after they land.
+ * The SQLite tables. Times are epoch milliseconds in INTEGER columns. Migrations in
+ * `migrations/sqlite/` are generated from this file by `npm run db:generate` and never edited
+ * after they land. `../postgres/schema.ts` is the same schema for PostgreSQL.
  */
 
 export const requests = sqliteTable(
@@ -41,6 +42,8 @@ export const requests = sqliteTable(
     /** A claim: while `locked_until` is in the future, only `locked_by` works on the row. */
     lockedBy: text('locked_by'),
     lockedUntil: integer('locked_until'),
+    /** Fences claims: incremented by every claim, checked by every write made under one. */
+    claimToken: integer('claim_token').notNull().default(0),
   },
   (t) => [
     index('requests_due_idx').on(t.callbackState, t.nextAttemptAt),

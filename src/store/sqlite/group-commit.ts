@@ -3,8 +3,10 @@ import type { Database } from './database.ts';
 /**
  * Group commit: work submitted in the same turn of the event loop runs in one IMMEDIATE
  * transaction, so concurrent requests share one commit (one fsync). Each promise settles only
- * after that commit. If the transaction fails, every piece of work in it is rejected and none of
- * it is kept: an acknowledgement is never sent for a row that was not committed.
+ * after that commit: an acknowledgement is never sent for a row that was not committed.
+ * Each piece of work runs in a savepoint of its own: one that throws is rolled back and rejected
+ * alone, and the others in the batch still commit. If the commit itself fails, every piece of
+ * the batch is rejected and none of it is kept.
  */
 export type GroupCommit = {
   /** Runs `work` inside the next batch's transaction; resolves with its result after commit. */
@@ -13,14 +15,7 @@ export type GroupCommit = {
   flush(): Promise<void>;
   /** How many pieces of work wait for the next commit. */
   readonly queued: number;
-  /**
-   * Adds work to the end of every batch's transaction. What the hook returns runs right after
-   * that batch commits (and not at all if it fails). A hook must not throw.
-   */
-  addHook(hook: BatchHook): void;
 };
-
-export type BatchHook = () => (() => void) | undefined;
 
 type Item = {
   work: () => unknown;
@@ -28,39 +23,51 @@ type Item = {
   reject: (error: unknown) => void;
 };
 
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 export type GroupCommitOptions = {
   db: Database;
   /** Called with the size of each committed batch. */
   onBatch?: (size: number) => void;
+  /** Called with the error of each batch whose transaction could not commit. */
+  onFailure?: (error: unknown) => void;
 };
 
-export function createGroupCommit({ db, onBatch }: GroupCommitOptions): GroupCommit {
+export function createGroupCommit({ db, onBatch, onFailure }: GroupCommitOptions): GroupCommit {
   let queue: Item[] = [];
   let scheduled: Promise<void> | undefined;
-  const hooks: BatchHook[] = [];
 
-  const commit = db.$client.transaction((batch: Item[]) => ({
-    results: batch.map((item) => item.work()),
-    afterCommit: hooks.map((hook) => hook()),
-  }));
+  // Nested inside `commit`, better-sqlite3 runs each item as a SAVEPOINT.
+  const inSavepoint = db.$client.transaction((work: () => unknown) => work());
+  const commit = db.$client.transaction((batch: Item[]): Settled[] =>
+    batch.map((item) => {
+      try {
+        return { ok: true, value: inSavepoint(item.work) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
 
   function commitQueued(): void {
     scheduled = undefined;
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
-    let committed: ReturnType<typeof commit>;
+    let settled: Settled[];
     try {
-      committed = commit.immediate(batch);
+      settled = commit.immediate(batch);
     } catch (error) {
+      onFailure?.(error);
       for (const item of batch) item.reject(error);
       return;
     }
     onBatch?.(batch.length);
     batch.forEach((item, index) => {
-      item.resolve(committed.results[index]);
+      const outcome = settled[index] as Settled;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
     });
-    for (const after of committed.afterCommit) after?.();
   }
 
   function schedule(): Promise<void> {
@@ -85,9 +92,6 @@ export function createGroupCommit({ db, onBatch }: GroupCommitOptions): GroupCom
     },
     get queued() {
       return queue.length;
-    },
-    addHook(hook) {
-      hooks.push(hook);
     },
   };
 }

@@ -1,10 +1,9 @@
 import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { IDEMPOTENCY_KEY_TTL_MS } from '../../domain/idempotency.ts';
 import type { Database } from './database.ts';
 import { idempotencyKeys } from './schema.ts';
 
 /** Queries on `idempotency_keys`. A key is live for `IDEMPOTENCY_KEY_TTL_MS` after first use. */
-
-export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type StoredKey = { requestId: string; fingerprint: string };
 

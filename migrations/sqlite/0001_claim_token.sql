@@ -1,0 +1,1 @@
+ALTER TABLE `charging_session_requests` ADD `claim_token` integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,4 @@
+/** A migration could not be applied; the message names the cause. */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}

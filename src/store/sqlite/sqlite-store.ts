@@ -1,0 +1,138 @@
+import type { Store } from '../store.ts';
+import {
+  appliedMigrationCount,
+  isDatabaseOpen,
+  migrateDatabase,
+  openDatabase,
+  shippedMigrations,
+} from './database.ts';
+import { createDriverQueries } from './drivers.ts';
+import { createGroupCommit } from './group-commit.ts';
+import { createIdempotencyKeyQueries } from './idempotency-keys.ts';
+import { createIntake } from './intake.ts';
+import { createQueueQueries } from './queue.ts';
+import { createRequestQueries } from './requests.ts';
+import { storedWebhookSecret } from './settings.ts';
+
+export type SqliteStoreOptions = {
+  /** A file path, or `:memory:`. The file's folder is created when missing. */
+  path: string;
+  /** `full`: a commit survives power loss; `normal`: it survives a crash of the process. */
+  sync: 'full' | 'normal';
+  now: () => number;
+  /** Called with the size of each group commit. */
+  onCommitBatch?: (size: number) => void;
+};
+
+/**
+ * The embedded store: one SQLite file in WAL mode, opened by better-sqlite3. Its calls are
+ * synchronous underneath; writes from one turn of the event loop share one commit.
+ */
+export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStoreOptions): Store {
+  const db = openDatabase({ path, sync });
+  const groupCommit = createGroupCommit({ db, onBatch: onCommitBatch });
+  const listeners = new Set<() => void>();
+  // Statements are prepared on first use, once `migrate()` has made the tables.
+  let prepared: ReturnType<typeof prepare> | undefined;
+  const q = () => {
+    prepared ??= prepare();
+    return prepared;
+  };
+  function prepare() {
+    const requests = createRequestQueries(db);
+    const idempotencyKeys = createIdempotencyKeyQueries(db);
+    const intake = createIntake({
+      groupCommit,
+      requests,
+      idempotencyKeys,
+      now,
+      onCreated: () => {
+        for (const listener of listeners) listener();
+      },
+    });
+    return {
+      requests,
+      idempotencyKeys,
+      intake,
+      queue: createQueueQueries(db),
+      drivers: createDriverQueries(db),
+    };
+  }
+  const shipped = shippedMigrations();
+  let closed: Promise<void> | undefined;
+
+  return {
+    kind: 'sqlite',
+    location: path,
+    requests: {
+      create: (input, idempotency) => q().intake.create(input, idempotency),
+      find: async (id) => q().requests.find(id),
+      list: async (state, limit, cursor) => q().requests.list(state, limit, cursor),
+      attempts: async (id) => q().requests.attempts(id),
+      requeue: async (id) => q().requests.requeue(id, now()),
+      requeueFailed: async (since, until) => q().requests.requeueFailed(since, until, now()),
+      pendingSummary: async () => q().requests.pendingSummary(),
+    },
+    queue: {
+      // Through the group commit: a claim shares its commit with the acknowledgements and
+      // attempt records of the same turn of the event loop.
+      claimDue: (options) => groupCommit.run(() => q().queue.claimDue(options, now())),
+      saveDecision: (claim, decision, leaseMs) => {
+        const at = now();
+        return groupCommit.run(() => q().queue.saveDecision(claim, decision, at, at + leaseMs));
+      },
+      finishAttempt: (claim, record, step) =>
+        groupCommit.run(() => q().queue.finishAttempt(claim, record, step)),
+      release: async (claim) => q().queue.release(claim),
+      releaseAll: async (owner) => {
+        await groupCommit.flush();
+        return q().queue.releaseAll(owner);
+      },
+      claimOwners: async () => q().queue.claimOwners(now()),
+      nextDueAfter: async (at) => q().queue.nextDueAfter(at),
+    },
+    drivers: {
+      find: async (driverId) => q().drivers.find(driverId),
+      upsert: async (driverId, changes) => q().drivers.upsert(driverId, changes, now()),
+      remove: async (driverId) => q().drivers.remove(driverId),
+      grant: async (driverId, stationId) => q().drivers.grant(driverId, stationId),
+      revoke: async (driverId, stationId) => q().drivers.revoke(driverId, stationId),
+      importBatch: async (records) => q().drivers.replaceMany(records, now()),
+      async *exportAll() {
+        yield* q().drivers.iterate();
+      },
+    },
+    retention: {
+      sweep: async (finishedBefore, limit) =>
+        q().requests.deleteFinishedBefore(finishedBefore, limit) +
+        q().idempotencyKeys.deleteExpired(now(), limit),
+    },
+    async migrate() {
+      const before = appliedMigrationCount(db);
+      migrateDatabase(db);
+      return shipped.slice(before, appliedMigrationCount(db));
+    },
+    async migrations() {
+      return { applied: appliedMigrationCount(db), shipped };
+    },
+    webhookSecret: async () => storedWebhookSecret(db),
+    async health() {
+      const open = isDatabaseOpen(db);
+      return {
+        database: open,
+        migrations: open && appliedMigrationCount(db) >= shipped.length,
+      };
+    },
+    onCommitted(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      closed ??= (async () => {
+        await groupCommit.flush();
+        db.$client.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { type OpenStoreOptions, openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { tempDir } from './process.ts';
+
+/**
+ * A fresh, migrated database for one test, on the backend under test, with a side connection
+ * for the SQL a test uses to look underneath the store (claims, triggers that force faults).
+ */
+
+export type TestSql = {
+  exec(text: string): Promise<void>;
+  /** `?` placeholders, on either backend; a statement that returns no rows answers []. */
+  rows<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  value<T = unknown>(text: string, params?: unknown[]): Promise<T>;
+  /** How many rows `table` holds. */
+  count(table: string): Promise<number>;
+  close(): Promise<void>;
+};
+
+export type TestDatabase = {
+  kind: 'sqlite' | 'postgres';
+  /** The variables that point chargegate (a process, the CLI) at this database. */
+  env: Record<string, string>;
+  sql: TestSql;
+  /** A store on this database (migrated); several may be open at once. */
+  openStore(options?: OpenStoreOptions): Store;
+  drop(): Promise<void>;
+};
+
+function sqliteSql(path: string): TestSql {
+  const client = new BetterSqlite3(path);
+  client.pragma('busy_timeout = 5000');
+  return {
+    async exec(text) {
+      client.exec(text);
+    },
+    async rows<T>(text: string, params: unknown[] = []) {
+      const statement = client.prepare(text);
+      if (statement.reader) return statement.all(...params) as T[];
+      statement.run(...params);
+      return [];
+    },
+    async value<T>(text: string, params: unknown[] = []) {
+      return client
+        .prepare(text)
+        .pluck()
+        .get(...params) as T;
+    },
+    async count(table) {
+      return client.prepare(`select count(*) from ${table}`).pluck().get() as number;
+    },
+    async close() {
+      client.close();
+    },
+  };
+}
+
+export async function testDatabase(): Promise<TestDatabase> {
+  const path = `${tempDir()}/cg.db`;
+  const env = { DATABASE_PATH: path, DATABASE_SYNC: 'normal' };
+  const first = openStore({ databasePath: path, databaseSync: 'normal' });
+  await first.migrate();
+  await first.close();
+  const sql = sqliteSql(path);
+  return {
+    kind: 'sqlite',
+    env,
+    sql,
+    openStore: (options) => openStore({ databasePath: path, databaseSync: 'normal' }, options),
+    drop: () => sql.close(),
+  };
+}
+
+export type FailingTrigger = {
+  name: string;
+  table: string;
+  /** `INSERT` or `UPDATE OF <column>`. */
+  event: string;
+  /** A condition on NEW, or none: every row. */
+  when?: string;
+  message: string;
+};
+
+/** Makes the database refuse some writes, as a fault inside it would. */
+export async function addFailingTrigger(database: TestDatabase, t: FailingTrigger): Promise<void> {
+  const message = t.message.replaceAll("'", "''");
+  await database.sql.exec(
+    database.kind === 'sqlite'
+      ? `CREATE TRIGGER ${t.name} BEFORE ${t.event} ON ${t.table}
+         ${t.when ? `WHEN ${t.when}` : ''} BEGIN SELECT RAISE(ABORT, '${message}'); END;`
+      : `CREATE FUNCTION ${t.name}() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION '${message}'; END $$;
+         CREATE TRIGGER ${t.name} BEFORE ${t.event} ON ${t.table} FOR EACH ROW
+           ${t.when ? `WHEN (${t.when})` : ''} EXECUTE FUNCTION ${t.name}();`,
+  );
+}
+
+export async function dropFailingTrigger(database: TestDatabase, t: FailingTrigger): Promise<void> {
+  await database.sql.exec(
+    database.kind === 'sqlite'
+      ? `DROP TRIGGER ${t.name}`
+      : `DROP TRIGGER ${t.name} ON ${t.table}; DROP FUNCTION ${t.name}();`,
+  );
+}
+
+export type SeededRequest = {
+  id: string;
+  createdAt: number;
+  state?: 'pending' | 'delivered' | 'failed';
+  completedAt?: number;
+  cycleAttempts?: number;
+  callbackUrl?: string;
+};
+
+/** Stores a request as it would be after its callback reached `state`, without the API. */
+export async function seedRequest(sql: TestSql, r: SeededRequest): Promise<void> {
+  const state = r.state ?? 'pending';
+  await sql.rows(
+    `insert into charging_session_requests
+       (id, station_id, driver_id, callback_url, created_at, callback_state, next_attempt_at,
+        completed_at, cycle_attempts)
+     values (?, '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50', 'DRV-0001-ab.cd_ef~0123', ?, ?, ?, ?, ?, ?)`,
+    [
+      r.id,
+      r.callbackUrl ?? 'https://backend.example.com/hooks',
+      r.createdAt,
+      state,
+      state === 'pending' ? r.createdAt : null,
+      state === 'pending' ? null : (r.completedAt ?? r.createdAt),
+      r.cycleAttempts ?? 0,
+    ],
+  );
+}
