@@ -22,7 +22,7 @@ import { webhookSecretKey } from './domain/webhook-secret.ts';
 import { createLoadMonitor } from './load-monitor.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { packageVersion } from './version.ts';
-import { createAclAuthorizer, createRemoteAuthorizer } from './worker/authorizer.ts';
+import { createAuthorizer } from './worker/authorizers/create-authorizer.ts';
 import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
@@ -94,14 +94,27 @@ export async function createChargegate({
   const authorizerDispatcher: Agent | undefined = config.authorizerUrl
     ? new Agent({ keepAliveTimeout: 4_000, connections: config.workerConcurrency })
     : undefined;
-  const authorizer =
-    config.authorizerUrl && authorizerDispatcher
-      ? createRemoteAuthorizer({
-          url: config.authorizerUrl,
-          timeoutMs: config.authorizerTimeoutMs,
-          dispatcher: authorizerDispatcher,
-        })
-      : createAclAuthorizer(drivers, now);
+  const protocol = config.authorizerProtocol;
+  const authorizer = createAuthorizer({
+    drivers,
+    now,
+    remote:
+      config.authorizerUrl && authorizerDispatcher
+        ? {
+            protocol,
+            url: config.authorizerUrl,
+            timeoutMs: config.authorizerTimeoutMs,
+            dispatcher: authorizerDispatcher,
+            token: config.authorizerToken,
+            tokenType: config.authorizerTokenType,
+            log: log.child({ component: 'authorizer' }),
+            observe: ({ outcome, seconds }) => {
+              metrics.authorizerCalls.inc({ protocol, outcome });
+              metrics.authorizerCallDuration.observe({ protocol }, seconds);
+            },
+          }
+        : undefined,
+  });
 
   const worker = createWorker({
     leaseMs: WORKER_LEASE_MS,

@@ -1,6 +1,6 @@
 import type { DriverRecord } from '../db/drivers.ts';
 import type { RequestRow } from '../db/requests.ts';
-import type { RequestView } from '../domain/charging-session-request.ts';
+import { decisionView, type RequestView } from '../domain/charging-session-request.ts';
 import type { DriverView } from '../domain/driver.ts';
 
 /** Stored rows as the API shows them. */
@@ -15,10 +15,7 @@ export function requestView(row: RequestRow): RequestView {
     driverId: row.driverId,
     callbackUrl: row.callbackUrl,
     createdAt: iso(row.createdAt),
-    decision:
-      row.decisionStatus !== null && row.decidedAt !== null
-        ? { status: row.decisionStatus, decidedAt: iso(row.decidedAt) }
-        : null,
+    decision: decisionView(row),
     callback: {
       state: row.callbackState,
       attempts: row.attempts,

@@ -24,6 +24,14 @@ export type AttemptRecord = {
   responseBody: string | null;
 };
 
+/** A decision as statement parameters: every placeholder gets a value, null when absent. */
+const decisionParams = (decision: Decision) => ({
+  status: decision.status,
+  source: decision.source,
+  reason: decision.reason,
+  authorizationReference: decision.authorizationReference ?? null,
+});
+
 export type ListCursor = { createdAt: number; id: string };
 
 export function createRequestQueries(db: Database) {
@@ -84,6 +92,7 @@ export function createRequestQueries(db: Database) {
       decisionStatus: sql`${p('status')}`,
       decisionSource: sql`${p('source')}`,
       decisionReason: sql`${p('reason')}`,
+      authorizationReference: sql`${p('authorizationReference')}`,
       decidedAt: sql`${p('decidedAt')}`,
       lockedUntil: sql`${p('lockedUntil')}`,
     })
@@ -157,10 +166,17 @@ export function createRequestQueries(db: Database) {
             for (const row of rows) {
               if (row.decisionStatus !== null) continue;
               const decision = decide(row);
-              saveDecision.run({ id: row.id, owner, ...decision, decidedAt: now, lockedUntil });
+              saveDecision.run({
+                id: row.id,
+                owner,
+                ...decisionParams(decision),
+                decidedAt: now,
+                lockedUntil,
+              });
               row.decisionStatus = decision.status;
               row.decisionSource = decision.source;
               row.decisionReason = decision.reason;
+              row.authorizationReference = decision.authorizationReference ?? null;
               row.decidedAt = now;
             }
           }
@@ -189,7 +205,10 @@ export function createRequestQueries(db: Database) {
       decidedAt: number,
       lockedUntil: number,
     ): boolean {
-      return saveDecision.run({ id, owner, ...decision, decidedAt, lockedUntil }).changes === 1;
+      return (
+        saveDecision.run({ id, owner, ...decisionParams(decision), decidedAt, lockedUntil })
+          .changes === 1
+      );
     },
 
     /**

@@ -3,11 +3,14 @@ import type { Dispatcher } from 'undici';
 import type { GroupCommit } from '../db/group-commit.ts';
 import type { RequestQueries, RequestRow } from '../db/requests.ts';
 import { type AttemptOutcome, nextStep } from '../domain/attempt.ts';
-import type { CallbackPayload } from '../domain/charging-session-request.ts';
-import type { DecisionStatus } from '../domain/decision.ts';
+import {
+  type CallbackPayload,
+  type DecisionView,
+  decisionView,
+} from '../domain/charging-session-request.ts';
 import { maskDriverId } from '../log-redaction.ts';
 import { type Metrics, outcomeLabel } from '../metrics.ts';
-import type { Authorizer } from './authorizer.ts';
+import type { Authorizer } from './authorizers/authorizer.ts';
 import { deliver } from './deliver.ts';
 import { signWebhook } from './sign.ts';
 
@@ -44,29 +47,44 @@ export async function processCallback(
   const webhookId = webhookIdOf(row.id);
   const logContext = { requestId: row.id, webhookId, driverId: maskDriverId(row.driverId) };
 
-  let status = row.decisionStatus as DecisionStatus | null;
-  let decidedAt = row.decidedAt;
-  if (status === null || decidedAt === null) {
-    const decision = await deps.authorizer.decide(row.stationId, row.driverId);
+  /** Decides, stores and counts the decision; undefined when the claim was lost meanwhile. */
+  async function decideAndStore(): Promise<DecisionView | undefined> {
+    const decision = await deps.authorizer.decide({
+      requestId: row.id,
+      stationId: row.stationId,
+      driverId: row.driverId,
+    });
     const at = deps.now();
     const kept = await groupCommit.run(() =>
       requests.saveDecision(row.id, owner, decision, at, at + deps.leaseMs),
     );
     if (!kept) {
       log.warn(logContext, 'claim lost before the decision was stored; another worker has it');
-      return;
+      return undefined;
     }
-    metrics?.decisions.inc({ status: decision.status, source: decision.source });
-    status = decision.status;
-    decidedAt = at;
+    metrics?.decisions.inc({
+      status: decision.status,
+      source: decision.source,
+      reason: decision.reason,
+    });
+    return (
+      decisionView({
+        decisionStatus: decision.status,
+        decisionReason: decision.reason,
+        decidedAt: at,
+        authorizationReference: decision.authorizationReference ?? null,
+      }) ?? undefined
+    );
   }
+
+  const decision = decisionView(row) ?? (await decideAndStore());
+  if (!decision) return;
 
   const payload: CallbackPayload = {
     requestId: row.id,
     stationId: row.stationId,
     driverId: row.driverId,
-    status,
-    decidedAt: new Date(decidedAt).toISOString(),
+    ...decision,
   };
   const body = JSON.stringify(payload);
   const startedAt = deps.now();

@@ -90,8 +90,16 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { decideNow } = deps.authorizer;
   const decideOnClaim = decideNow
     ? (row: RequestRow) => {
-        const decision = decideNow(row.stationId, row.driverId);
-        deps.metrics?.decisions.inc({ status: decision.status, source: decision.source });
+        const decision = decideNow({
+          requestId: row.id,
+          stationId: row.stationId,
+          driverId: row.driverId,
+        });
+        deps.metrics?.decisions.inc({
+          status: decision.status,
+          source: decision.source,
+          reason: decision.reason,
+        });
         return decision;
       }
     : undefined;
