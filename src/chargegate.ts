@@ -11,7 +11,7 @@ import { createLoadMonitor } from './load-monitor.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import { packageVersion } from './version.ts';
-import { aclAuthorizer, createRemoteAuthorizer } from './worker/authorizer.ts';
+import { createAuthorizer } from './worker/authorizers/create-authorizer.ts';
 import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
@@ -73,14 +73,25 @@ export async function createChargegate({
   const authorizerDispatcher: Agent | undefined = config.authorizerUrl
     ? new Agent({ keepAliveTimeout: 4_000, connections: config.workerConcurrency })
     : undefined;
-  const authorizer =
-    config.authorizerUrl && authorizerDispatcher
-      ? createRemoteAuthorizer({
-          url: config.authorizerUrl,
-          timeoutMs: config.authorizerTimeoutMs,
-          dispatcher: authorizerDispatcher,
-        })
-      : aclAuthorizer;
+  const protocol = config.authorizerProtocol;
+  const authorizer = createAuthorizer({
+    remote:
+      config.authorizerUrl && authorizerDispatcher
+        ? {
+            protocol,
+            url: config.authorizerUrl,
+            timeoutMs: config.authorizerTimeoutMs,
+            dispatcher: authorizerDispatcher,
+            token: config.authorizerToken,
+            tokenType: config.authorizerTokenType,
+            log: log.child({ component: 'authorizer' }),
+            observe: ({ outcome, seconds }) => {
+              metrics.authorizerCalls.inc({ protocol, outcome });
+              metrics.authorizerCallDuration.observe({ protocol }, seconds);
+            },
+          }
+        : undefined,
+  });
 
   const worker = createWorker({
     leaseMs: WORKER_LEASE_MS,

@@ -35,7 +35,17 @@ const parsedWith = <T>(parse: (text: string) => T, fallback: string) =>
     });
 
 /** Variables whose values never appear in a message. */
-const SECRETS = new Set(['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'METRICS_TOKEN']);
+const SECRETS = new Set(['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'METRICS_TOKEN', 'AUTHORIZER_TOKEN']);
+
+/** How a remote authorizer is asked; each has one file in `worker/authorizers/`. */
+export const AUTHORIZER_PROTOCOLS = ['chargegate', 'ocpi-2.2.1'] as const;
+export type AuthorizerProtocol = (typeof AUTHORIZER_PROTOCOLS)[number];
+
+/** OCPI 2.2.1 `TokenType`, sent as `?type=` on a real-time authorization. */
+export const OCPI_TOKEN_TYPES = ['AD_HOC_USER', 'APP_USER', 'OTHER', 'RFID'] as const;
+export type OcpiTokenType = (typeof OCPI_TOKEN_TYPES)[number];
+
+const oneOf = (values: readonly string[]) => `must be one of ${values.join(', ')}`;
 
 const httpUrl = z
   .string()
@@ -57,6 +67,13 @@ const envSchema = z.object({
     .default('info'),
   AUTHORIZER_URL: httpUrl.optional(),
   AUTHORIZER_TIMEOUT_MS: integer(1, MAX_STEP_MS, 5_000),
+  AUTHORIZER_PROTOCOL: z
+    .enum(AUTHORIZER_PROTOCOLS, { message: oneOf(AUTHORIZER_PROTOCOLS) })
+    .default('chargegate'),
+  AUTHORIZER_TOKEN: z.string().optional(),
+  AUTHORIZER_TOKEN_TYPE: z
+    .enum(OCPI_TOKEN_TYPES, { message: oneOf(OCPI_TOKEN_TYPES) })
+    .default('RFID'),
   WEBHOOK_SECRET: z
     .string()
     .superRefine((text, ctx) => {
@@ -86,6 +103,9 @@ export type Config = Readonly<{
   logLevel: string;
   authorizerUrl: string | undefined;
   authorizerTimeoutMs: number;
+  authorizerProtocol: AuthorizerProtocol;
+  authorizerToken: string | undefined;
+  authorizerTokenType: OcpiTokenType;
   webhookSecret: string | undefined;
   callbackTimeoutMs: number;
   callbackRetrySchedule: readonly number[];
@@ -110,23 +130,33 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       .filter(([, value]) => value !== undefined && value !== ''),
   );
   const result = envSchema.safeParse(present);
+  const got = (name: string) => (SECRETS.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const got = SECRETS.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
-      return `${name} ${issue.message}${got}`;
+      return `${name} ${issue.message}${got(name)}`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = result.data;
+  const problems = authorizerProblems(e);
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
     databaseSync: e.DATABASE_SYNC,
     logLevel: e.LOG_LEVEL,
-    authorizerUrl: e.AUTHORIZER_URL,
+    authorizerUrl:
+      e.AUTHORIZER_PROTOCOL === 'ocpi-2.2.1'
+        ? e.AUTHORIZER_URL?.replace(/\/+$/, '')
+        : e.AUTHORIZER_URL,
     authorizerTimeoutMs: e.AUTHORIZER_TIMEOUT_MS,
+    authorizerProtocol: e.AUTHORIZER_PROTOCOL,
+    authorizerToken: e.AUTHORIZER_TOKEN,
+    authorizerTokenType: e.AUTHORIZER_TOKEN_TYPE,
     webhookSecret: e.WEBHOOK_SECRET,
     callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
     callbackRetrySchedule: Object.freeze(e.CALLBACK_RETRY_SCHEDULE),
@@ -138,4 +168,36 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retentionDays: e.RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
+}
+
+/**
+ * The authorizer variables that only make sense together. Messages name variables, never the
+ * token's value.
+ */
+function authorizerProblems(e: z.infer<typeof envSchema>): string[] {
+  if (e.AUTHORIZER_PROTOCOL !== 'ocpi-2.2.1') {
+    return e.AUTHORIZER_TOKEN === undefined
+      ? []
+      : ['AUTHORIZER_TOKEN is only used with AUTHORIZER_PROTOCOL=ocpi-2.2.1'];
+  }
+  const problems: string[] = [];
+  const url = e.AUTHORIZER_URL;
+  if (url === undefined) {
+    problems.push(
+      "AUTHORIZER_PROTOCOL=ocpi-2.2.1 needs AUTHORIZER_URL, the eMSP's Tokens endpoint (ending in /tokens)",
+    );
+  } else {
+    const { pathname, search, hash } = new URL(url);
+    if (!/\/tokens\/?$/.test(pathname) || search !== '' || hash !== '') {
+      problems.push(
+        `AUTHORIZER_URL must be the eMSP's OCPI Tokens endpoint, ending in /tokens, without a query (got ${JSON.stringify(url)})`,
+      );
+    }
+  }
+  if (e.AUTHORIZER_TOKEN === undefined) {
+    problems.push(
+      'AUTHORIZER_PROTOCOL=ocpi-2.2.1 needs AUTHORIZER_TOKEN, the OCPI credentials token',
+    );
+  }
+  return problems;
 }

@@ -42,8 +42,21 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     }),
     decisions: new Counter({
       name: 'chargegate_decisions_total',
-      help: 'Decisions made, by status and source',
-      labelNames: ['status', 'source'] as const,
+      help: 'Decisions made, by status, source and reason',
+      labelNames: ['status', 'source', 'reason'] as const,
+      registers,
+    }),
+    authorizerCalls: new Counter({
+      name: 'chargegate_authorizer_calls_total',
+      help: 'HTTP tries to the remote authorizer, by protocol and outcome: a decision reason, or why it was retried (5xx, status_3xxx, timeout, network)',
+      labelNames: ['protocol', 'outcome'] as const,
+      registers,
+    }),
+    authorizerCallDuration: new Histogram({
+      name: 'chargegate_authorizer_call_duration_seconds',
+      help: 'Time one HTTP try to the remote authorizer took, by protocol',
+      labelNames: ['protocol'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     callbackAttempts: new Counter({

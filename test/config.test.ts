@@ -104,3 +104,117 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('the authorizer variables', () => {
+  const EMSP = 'https://emsp.example.com/ocpi/emsp/2.2.1/tokens';
+  const TOKEN = 'ocpi-credentials-token-ⓣ-0123';
+  const ocpi = (env: Record<string, string> = {}) => ({
+    AUTHORIZER_PROTOCOL: 'ocpi-2.2.1',
+    AUTHORIZER_URL: EMSP,
+    AUTHORIZER_TOKEN: TOKEN,
+    ...env,
+  });
+  const messageOf = (env: Record<string, string>): string => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error('the configuration was accepted');
+  };
+
+  it('defaults to the chargegate protocol and RFID tokens', () => {
+    expect(loadConfig({})).toMatchObject({
+      authorizerProtocol: 'chargegate',
+      authorizerToken: undefined,
+      authorizerTokenType: 'RFID',
+    });
+  });
+
+  it('reads an OCPI 2.2.1 setup', () => {
+    expect(loadConfig(ocpi({ AUTHORIZER_TOKEN_TYPE: 'APP_USER' }))).toMatchObject({
+      authorizerProtocol: 'ocpi-2.2.1',
+      authorizerUrl: EMSP,
+      authorizerToken: TOKEN,
+      authorizerTokenType: 'APP_USER',
+    });
+  });
+
+  it('accepts the Tokens endpoint with a trailing slash, and drops it', () => {
+    expect(loadConfig(ocpi({ AUTHORIZER_URL: `${EMSP}/` })).authorizerUrl).toBe(EMSP);
+  });
+
+  it.each(['AD_HOC_USER', 'APP_USER', 'OTHER', 'RFID'])('accepts the token type %s', (type) => {
+    expect(loadConfig(ocpi({ AUTHORIZER_TOKEN_TYPE: type })).authorizerTokenType).toBe(type);
+  });
+
+  it.each([
+    [
+      'an unknown protocol',
+      { AUTHORIZER_PROTOCOL: 'ocpi-2.1.1' },
+      /^invalid configuration: AUTHORIZER_PROTOCOL must be one of chargegate, ocpi-2\.2\.1 \(got "ocpi-2\.1\.1"\)$/,
+    ],
+    [
+      'an unknown token type',
+      ocpi({ AUTHORIZER_TOKEN_TYPE: 'rfid' }),
+      /^invalid configuration: AUTHORIZER_TOKEN_TYPE must be one of AD_HOC_USER, APP_USER, OTHER, RFID \(got "rfid"\)$/,
+    ],
+    [
+      'ocpi-2.2.1 without a token',
+      { AUTHORIZER_PROTOCOL: 'ocpi-2.2.1', AUTHORIZER_URL: EMSP },
+      /^invalid configuration: AUTHORIZER_PROTOCOL=ocpi-2\.2\.1 needs AUTHORIZER_TOKEN, the OCPI credentials token$/,
+    ],
+    [
+      'ocpi-2.2.1 without a URL',
+      { AUTHORIZER_PROTOCOL: 'ocpi-2.2.1', AUTHORIZER_TOKEN: TOKEN },
+      /^invalid configuration: AUTHORIZER_PROTOCOL=ocpi-2\.2\.1 needs AUTHORIZER_URL, the eMSP's Tokens endpoint \(ending in \/tokens\)$/,
+    ],
+    [
+      'ocpi-2.2.1 with neither',
+      { AUTHORIZER_PROTOCOL: 'ocpi-2.2.1' },
+      /needs AUTHORIZER_URL.*; AUTHORIZER_PROTOCOL=ocpi-2\.2\.1 needs AUTHORIZER_TOKEN/,
+    ],
+    [
+      'a URL not ending in /tokens',
+      ocpi({ AUTHORIZER_URL: 'https://emsp.example.com/ocpi/emsp/2.2.1/tokens/authorize' }),
+      /^invalid configuration: AUTHORIZER_URL must be the eMSP's OCPI Tokens endpoint, ending in \/tokens, without a query \(got "https:\/\/emsp\.example\.com\/ocpi\/emsp\/2\.2\.1\/tokens\/authorize"\)$/,
+    ],
+    [
+      'a URL with a query',
+      ocpi({ AUTHORIZER_URL: `${EMSP}?type=RFID` }),
+      /AUTHORIZER_URL must be the eMSP's OCPI Tokens endpoint/,
+    ],
+    [
+      'a URL that only looks like it ends in tokens',
+      ocpi({ AUTHORIZER_URL: 'https://emsp.example.com/ocpi/mytokens' }),
+      /AUTHORIZER_URL must be the eMSP's OCPI Tokens endpoint/,
+    ],
+    [
+      'a URL that is not http',
+      ocpi({ AUTHORIZER_URL: 'ftp://emsp.example.com/tokens' }),
+      /AUTHORIZER_URL must be an absolute http or https URL/,
+    ],
+    [
+      'a token with the chargegate protocol',
+      { AUTHORIZER_URL: 'https://auth.example.com/decide', AUTHORIZER_TOKEN: TOKEN },
+      /^invalid configuration: AUTHORIZER_TOKEN is only used with AUTHORIZER_PROTOCOL=ocpi-2\.2\.1$/,
+    ],
+  ])('stops the start with one clear line on %s', (_name, env, message) => {
+    const text = messageOf(env);
+    expect(text).toMatch(message);
+    expect(text).not.toContain('\n');
+  });
+
+  it('never repeats the token in a message', () => {
+    for (const env of [
+      ocpi({ AUTHORIZER_URL: 'https://emsp.example.com/nope' }),
+      ocpi({ AUTHORIZER_TOKEN_TYPE: 'bad', AUTHORIZER_TIMEOUT_MS: 'x' }),
+      { AUTHORIZER_TOKEN: TOKEN },
+    ]) {
+      const text = messageOf(env);
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain(Buffer.from(TOKEN).toString('base64'));
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import type { RequestView } from '../domain/charging-session-request.ts';
+import { decisionView, type RequestView } from '../domain/charging-session-request.ts';
 import type { DriverRecord, DriverView } from '../domain/driver.ts';
 import type { RequestRecord } from '../domain/request-record.ts';
 
@@ -14,10 +14,7 @@ export function requestView(row: RequestRecord): RequestView {
     driverId: row.driverId,
     callbackUrl: row.callbackUrl,
     createdAt: iso(row.createdAt),
-    decision:
-      row.decisionStatus !== null && row.decidedAt !== null
-        ? { status: row.decisionStatus, decidedAt: iso(row.decidedAt) }
-        : null,
+    decision: decisionView(row),
     callback: {
       state: row.callbackState,
       attempts: row.attempts,

@@ -21,7 +21,7 @@ Configuration comes from the same environment variables as the server, among the
   DATABASE_PATH   SQLite file (default ./data/chargegate.db)
   DATABASE_SYNC   full | normal (default full)
   WEBHOOK_SECRET  signing secret; unset = the one kept in the database
-  PORT, HOST, LOG_LEVEL, AUTHORIZER_URL, ADMIN_TOKEN, CALLBACK_*, WORKER_*  (serve and worker)
+  PORT, HOST, LOG_LEVEL, AUTHORIZER_*, ADMIN_TOKEN, CALLBACK_*, WORKER_*  (serve and worker)
 
 Exit codes: 0 done, 1 failed, 2 usage error, 78 bad configuration.
 `;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DECISION_STATUSES } from './decision.ts';
+import { DECISION_REASONS, DECISION_STATUSES, type DecisionReason } from './decision.ts';
 
 /**
  * What a charging session request is, as zod schemas. These drive validation, the TypeScript
@@ -117,6 +117,44 @@ export type CallbackState = (typeof CALLBACK_STATES)[number];
 
 const isoTimestamp = z.string().meta({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' });
 
+export const decisionViewSchema = z
+  .object({
+    status: z.enum(DECISION_STATUSES),
+    reason: z.enum(DECISION_REASONS).meta({
+      description:
+        'Why: granted, blocked, expired, station_not_granted, unknown_driver (built-in ACL); ALLOWED, BLOCKED, EXPIRED, NO_CREDIT, NOT_ALLOWED, unknown_token (OCPI 2.2.1); authorizer (chargegate protocol); timeout, bad_answer (no valid answer).',
+    }),
+    decidedAt: isoTimestamp,
+    authorizationReference: z.string().optional().meta({
+      description: "The eMSP's OCPI authorization_reference; present only when it sent one.",
+    }),
+  })
+  .meta({ id: 'Decision' });
+
+export type DecisionView = z.infer<typeof decisionViewSchema>;
+
+/** A decision as stored with its request: complete only when every part is there. */
+export type StoredDecision = {
+  decisionStatus: (typeof DECISION_STATUSES)[number] | null;
+  decisionReason: DecisionReason | null;
+  decidedAt: number | null;
+  authorizationReference: string | null;
+};
+
+/** The decision as `get` and the callback body show it, or null until it is made. */
+export function decisionView(stored: StoredDecision): DecisionView | null {
+  const { decisionStatus: status, decisionReason: reason, decidedAt } = stored;
+  if (status === null || reason === null || decidedAt === null) return null;
+  return {
+    status,
+    reason,
+    decidedAt: new Date(decidedAt).toISOString(),
+    ...(stored.authorizationReference !== null && {
+      authorizationReference: stored.authorizationReference,
+    }),
+  };
+}
+
 export const requestViewSchema = z
   .object({
     requestId: z.string().meta({ format: 'uuid' }),
@@ -124,8 +162,7 @@ export const requestViewSchema = z
     driverId: z.string(),
     callbackUrl: z.string(),
     createdAt: isoTimestamp,
-    decision: z
-      .object({ status: z.enum(DECISION_STATUSES), decidedAt: isoTimestamp })
+    decision: decisionViewSchema
       .nullable()
       .meta({ description: 'null until the decision is made.' }),
     callback: z.object({
@@ -145,11 +182,12 @@ export type RequestView = z.infer<typeof requestViewSchema>;
 
 export const requestIdInput = z.object({ requestId: uuidField('requestId') });
 
-/** The body POSTed to the callback URL. */
+/**
+ * The body POSTed to the callback URL: `reason` always, `authorizationReference` only when the
+ * eMSP sent one, so receivers that read only the first fields keep working.
+ */
 export type CallbackPayload = {
   requestId: string;
   stationId: string;
   driverId: string;
-  status: (typeof DECISION_STATUSES)[number];
-  decidedAt: string;
-};
+} & DecisionView;

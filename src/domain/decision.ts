@@ -1,6 +1,6 @@
 /**
- * Whether a driver may charge at a station. `decideWithAcl` is the built-in rule; a remote
- * authorizer answers the same statuses, and `unknown` stands for no valid answer in time.
+ * Whether a driver may charge at a station, and why. `decideWithAcl` is the built-in rule; a
+ * remote authorizer answers the same statuses, and `unknown` stands for no valid answer in time.
  */
 
 export const DECISION_STATUSES = ['allowed', 'not_allowed', 'unknown', 'invalid'] as const;
@@ -9,11 +9,39 @@ export type DecisionStatus = (typeof DECISION_STATUSES)[number];
 export const DECISION_SOURCES = ['acl', 'authorizer'] as const;
 export type DecisionSource = (typeof DECISION_SOURCES)[number];
 
+/**
+ * Why a decision was made: a short code stored with it and sent to receivers. Lower-case codes
+ * are chargegate's own; upper-case ones are OCPI `AllowedType` values passed on as the eMSP sent
+ * them.
+ */
+export const DECISION_REASONS = [
+  // built-in ACL
+  'granted',
+  'blocked',
+  'expired',
+  'station_not_granted',
+  'unknown_driver',
+  // OCPI 2.2.1
+  'ALLOWED',
+  'BLOCKED',
+  'EXPIRED',
+  'NO_CREDIT',
+  'NOT_ALLOWED',
+  'unknown_token',
+  // the chargegate protocol: the authorizer said so, without a why
+  'authorizer',
+  // any remote authorizer that gave no valid answer
+  'timeout',
+  'bad_answer',
+] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
 export type Decision = {
   status: DecisionStatus;
   source: DecisionSource;
-  /** Why, in a few words: kept with the decision for operators, never sent to receivers. */
-  reason: string;
+  reason: DecisionReason;
+  /** The eMSP's `authorization_reference` (OCPI), kept so that later sessions can quote it. */
+  authorizationReference?: string;
 };
 
 export type AclDriver = {
@@ -32,14 +60,21 @@ export function decideWithAcl(
   granted: boolean,
   now: number,
 ): Decision {
-  if (!driver) return { status: 'invalid', source: 'acl', reason: 'driver unknown' };
-  if (driver.status === 'blocked') {
-    return { status: 'not_allowed', source: 'acl', reason: 'driver blocked' };
-  }
-  if (driver.expiresAt !== null && now >= driver.expiresAt) {
-    return { status: 'not_allowed', source: 'acl', reason: 'driver expired' };
-  }
-  if (driver.allStations) return { status: 'allowed', source: 'acl', reason: 'all stations' };
-  if (granted) return { status: 'allowed', source: 'acl', reason: 'station granted' };
-  return { status: 'not_allowed', source: 'acl', reason: 'station not granted' };
+  const acl = (status: DecisionStatus, reason: DecisionReason): Decision => ({
+    status,
+    source: 'acl',
+    reason,
+  });
+  if (!driver) return acl('invalid', 'unknown_driver');
+  if (driver.status === 'blocked') return acl('not_allowed', 'blocked');
+  if (driver.expiresAt !== null && now >= driver.expiresAt) return acl('not_allowed', 'expired');
+  if (driver.allStations || granted) return acl('allowed', 'granted');
+  return acl('not_allowed', 'station_not_granted');
 }
+
+/** A decision that no valid answer came from a remote authorizer. */
+export const undecided = (reason: 'timeout' | 'bad_answer'): Decision => ({
+  status: 'unknown',
+  source: 'authorizer',
+  reason,
+});

@@ -1,6 +1,6 @@
 import type { AttemptOutcome } from './attempt.ts';
 import type { CallbackState } from './charging-session-request.ts';
-import type { DecisionSource, DecisionStatus } from './decision.ts';
+import type { DecisionReason, DecisionSource, DecisionStatus } from './decision.ts';
 
 /**
  * A charging session request as stored: what the store hands out, whichever database holds it.
@@ -15,7 +15,9 @@ export type RequestRecord = {
 
   decisionStatus: DecisionStatus | null;
   decisionSource: DecisionSource | null;
-  decisionReason: string | null;
+  decisionReason: DecisionReason | null;
+  /** The eMSP's OCPI `authorization_reference`, when it sent one. */
+  authorizationReference: string | null;
   decidedAt: number | null;
 
   callbackState: CallbackState;

@@ -61,8 +61,13 @@ export type ClaimResult = { claim: Claim; decidedNow: boolean };
 export type QueueStore = {
   /** Claims up to `limit` due callbacks, oldest due first; never one another worker holds. */
   claimDue(options: ClaimOptions): Promise<ClaimResult[]>;
-  /** Stores a decision and renews the lease. Answers false when the claim was lost. */
-  saveDecision(claim: Claim, decision: Decision, leaseMs: number): Promise<boolean>;
+  /** Stores a decision made at `decidedAt` and renews the lease. False when the claim was lost. */
+  saveDecision(
+    claim: Claim,
+    decision: Decision,
+    decidedAt: number,
+    leaseMs: number,
+  ): Promise<boolean>;
   /**
    * Records an attempt and what follows it. The attempt is always kept; the request moves on only
    * while the claim still holds (same owner and token). Answers whether it did.

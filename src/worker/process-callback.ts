@@ -1,12 +1,16 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type AttemptOutcome, nextStep } from '../domain/attempt.ts';
-import type { CallbackPayload } from '../domain/charging-session-request.ts';
+import {
+  type CallbackPayload,
+  type DecisionView,
+  decisionView,
+} from '../domain/charging-session-request.ts';
 import type { Claim } from '../domain/request-record.ts';
 import { maskDriverId } from '../log-redaction.ts';
 import { type Metrics, outcomeLabel } from '../metrics.ts';
 import type { QueueStore } from '../store/store.ts';
-import type { Authorizer } from './authorizer.ts';
+import type { Authorizer } from './authorizers/authorizer.ts';
 import { deliver } from './deliver.ts';
 import { signWebhook } from './sign.ts';
 
@@ -41,16 +45,18 @@ async function decisionOf(
   deps: ProcessDeps,
   claim: Claim,
   decidedNow: boolean,
-): Promise<{ status: NonNullable<Claim['decisionStatus']>; decidedAt: number } | undefined> {
+): Promise<DecisionView | undefined> {
   const { metrics } = deps;
-  if (claim.decisionStatus !== null && claim.decidedAt !== null) {
+  const stored = decisionView(claim);
+  if (stored) {
     if (decidedNow) {
       metrics?.decisions.inc({
-        status: claim.decisionStatus,
+        status: stored.status,
         source: claim.decisionSource ?? 'acl',
+        reason: stored.reason,
       });
     }
-    return { status: claim.decisionStatus, decidedAt: claim.decidedAt };
+    return stored;
   }
   if (deps.authorizer.kind !== 'remote') {
     // The built-in ACL decides every request it claims; a stored request without a decision
@@ -63,9 +69,20 @@ async function decisionOf(
     driverId: claim.driverId,
   });
   const decidedAt = deps.now();
-  if (!(await deps.queue.saveDecision(claim, decision, deps.leaseMs))) return undefined;
-  metrics?.decisions.inc({ status: decision.status, source: decision.source });
-  return { status: decision.status, decidedAt };
+  if (!(await deps.queue.saveDecision(claim, decision, decidedAt, deps.leaseMs))) return undefined;
+  metrics?.decisions.inc({
+    status: decision.status,
+    source: decision.source,
+    reason: decision.reason,
+  });
+  return (
+    decisionView({
+      decisionStatus: decision.status,
+      decisionReason: decision.reason,
+      decidedAt,
+      authorizationReference: decision.authorizationReference ?? null,
+    }) ?? undefined
+  );
 }
 
 export async function processCallback(
@@ -88,8 +105,7 @@ export async function processCallback(
     requestId: claim.id,
     stationId: claim.stationId,
     driverId: claim.driverId,
-    status: decision.status,
-    decidedAt: new Date(decision.decidedAt).toISOString(),
+    ...decision,
   };
   const body = JSON.stringify(payload);
   const startedAt = deps.now();

@@ -24,7 +24,7 @@ async function scrape(headers: Record<string, string> = {}): Promise<string> {
   return response.body;
 }
 
-/** The value of one sample, e.g. `value(text, 'chargegate_decisions_total{status="allowed",source="acl"}')`. */
+/** The value of one sample, e.g. `value(text, 'chargegate_requests_created_total')`. */
 function value(text: string, sample: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
   return line ? Number(line.slice(sample.length + 1)) : 0;
@@ -69,8 +69,15 @@ describe('GET /metrics', () => {
     service.worker.start();
     await waitFor(async () => (await service.services.requests.pendingSummary()).count === 0);
     const after = await scrape();
-    expect(value(after, 'chargegate_decisions_total{status="allowed",source="acl"}')).toBe(1);
-    expect(value(after, 'chargegate_decisions_total{status="invalid",source="acl"}')).toBe(1);
+    expect(
+      value(after, 'chargegate_decisions_total{status="allowed",source="acl",reason="granted"}'),
+    ).toBe(1);
+    expect(
+      value(
+        after,
+        'chargegate_decisions_total{status="invalid",source="acl",reason="unknown_driver"}',
+      ),
+    ).toBe(1);
     expect(value(after, 'chargegate_callback_attempts_total{outcome="5xx"}')).toBe(1);
     expect(value(after, 'chargegate_callback_attempts_total{outcome="2xx"}')).toBe(2);
     expect(value(after, 'chargegate_callbacks_finished_total{state="delivered"}')).toBe(2);

@@ -48,6 +48,32 @@ describe('GET /openapi.json', () => {
     expect(schema.properties.callbackUrl).toMatchObject({ maxLength: 2048 });
   });
 
+  it('documents the decision reason as an enum, and the authorization reference as optional', () => {
+    const decision = document.components.schemas.Decision;
+    expect([...decision.required].sort()).toEqual(['decidedAt', 'reason', 'status']);
+    expect([...decision.properties.reason.enum].sort()).toEqual(
+      [
+        'granted',
+        'blocked',
+        'expired',
+        'station_not_granted',
+        'unknown_driver',
+        'ALLOWED',
+        'BLOCKED',
+        'EXPIRED',
+        'NO_CREDIT',
+        'NOT_ALLOWED',
+        'unknown_token',
+        'authorizer',
+        'timeout',
+        'bad_answer',
+      ].sort(),
+    );
+    expect(decision.properties.authorizationReference).toMatchObject({ type: 'string' });
+    const request = document.components.schemas.ChargingSessionRequest;
+    expect(JSON.stringify(request.properties.decision)).toContain('#/components/schemas/Decision');
+  });
+
   it('has a path for every REST route the server serves, and only those', () => {
     const served = restRoutes('')
       .map(({ method, url }) => `${method} ${url.replace(/:(\w+)/g, '{$1}')}`)

@@ -6,40 +6,28 @@ const active: AclDriver = { status: 'active', expiresAt: null, allStations: fals
 
 describe('decideWithAcl', () => {
   it.each([
-    ['unknown driver', undefined, false, 'invalid', 'driver unknown'],
-    ['unknown driver, even with a grant', undefined, true, 'invalid', 'driver unknown'],
-    ['active and granted', active, true, 'allowed', 'station granted'],
-    ['active, not granted', active, false, 'not_allowed', 'station not granted'],
-    ['active, all stations', { ...active, allStations: true }, false, 'allowed', 'all stations'],
-    [
-      'blocked though granted',
-      { ...active, status: 'blocked' },
-      true,
-      'not_allowed',
-      'driver blocked',
-    ],
+    ['unknown driver', undefined, false, 'invalid', 'unknown_driver'],
+    ['unknown driver, even with a grant', undefined, true, 'invalid', 'unknown_driver'],
+    ['active and granted', active, true, 'allowed', 'granted'],
+    ['active, not granted', active, false, 'not_allowed', 'station_not_granted'],
+    ['active, all stations', { ...active, allStations: true }, false, 'allowed', 'granted'],
+    ['blocked though granted', { ...active, status: 'blocked' }, true, 'not_allowed', 'blocked'],
     [
       'blocked with all stations',
       { ...active, status: 'blocked', allStations: true },
       true,
       'not_allowed',
-      'driver blocked',
+      'blocked',
     ],
-    [
-      'expired a moment ago',
-      { ...active, expiresAt: now - 1 },
-      true,
-      'not_allowed',
-      'driver expired',
-    ],
-    ['expiring exactly now', { ...active, expiresAt: now }, true, 'not_allowed', 'driver expired'],
-    ['expiring in a moment', { ...active, expiresAt: now + 1 }, true, 'allowed', 'station granted'],
+    ['expired a moment ago', { ...active, expiresAt: now - 1 }, true, 'not_allowed', 'expired'],
+    ['expiring exactly now', { ...active, expiresAt: now }, true, 'not_allowed', 'expired'],
+    ['expiring in a moment', { ...active, expiresAt: now + 1 }, true, 'allowed', 'granted'],
     [
       'expired with all stations',
       { ...active, expiresAt: now - 1, allStations: true },
       false,
       'not_allowed',
-      'driver expired',
+      'expired',
     ],
   ] as const)('%s → %s', (_name, driver, granted, status, reason) => {
     expect(decideWithAcl(driver as AclDriver | undefined, granted, now)).toEqual({

@@ -56,20 +56,25 @@ function sqliteSql(path: string): TestSql {
   };
 }
 
-export async function testDatabase(): Promise<TestDatabase> {
-  const path = `${tempDir()}/cg.db`;
-  const env = { DATABASE_PATH: path, DATABASE_SYNC: 'normal' };
-  const first = openStore({ databasePath: path, databaseSync: 'normal' });
-  await first.migrate();
-  await first.close();
+/** The SQLite file at `path` (already migrated, or migrated by the test) as a TestDatabase. */
+export function sqliteTestDatabase(path: string): TestDatabase {
   const sql = sqliteSql(path);
+  const config = { databasePath: path, databaseSync: 'normal' } as const;
   return {
     kind: 'sqlite',
-    env,
+    env: { DATABASE_PATH: path, DATABASE_SYNC: 'normal' },
     sql,
-    openStore: (options) => openStore({ databasePath: path, databaseSync: 'normal' }, options),
+    openStore: (options) => openStore(config, options),
     drop: () => sql.close(),
   };
+}
+
+export async function testDatabase(): Promise<TestDatabase> {
+  const database = sqliteTestDatabase(`${tempDir()}/cg.db`);
+  const first = database.openStore();
+  await first.migrate();
+  await first.close();
+  return database;
 }
 
 export type FailingTrigger = {

@@ -82,11 +82,12 @@ describe('a receiver that accepts', () => {
       stationId: STATION,
       driverId: DRIVER,
       status: 'allowed',
+      reason: 'granted',
       decidedAt: final.decision.decidedAt,
     });
 
     expect(final).toMatchObject({
-      decision: { status: 'allowed' },
+      decision: { status: 'allowed', reason: 'granted' },
       callback: {
         state: 'delivered',
         attempts: 1,

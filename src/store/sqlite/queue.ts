@@ -94,6 +94,7 @@ export function createQueueQueries(db: Database) {
           decisionStatus: decision.status,
           decisionSource: decision.source,
           decisionReason: decision.reason,
+          authorizationReference: decision.authorizationReference ?? null,
           decidedAt,
           lockedUntil,
         })
@@ -137,6 +138,7 @@ export function createQueueQueries(db: Database) {
           decisionStatus: decision.status,
           decisionSource: decision.source,
           decisionReason: decision.reason,
+          authorizationReference: decision.authorizationReference ?? null,
           decidedAt: now,
         });
         result.decidedNow = true;

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { ATTEMPT_OUTCOMES } from '../../domain/attempt.ts';
 import { CALLBACK_STATES } from '../../domain/charging-session-request.ts';
-import { DECISION_SOURCES, DECISION_STATUSES } from '../../domain/decision.ts';
+import { DECISION_REASONS, DECISION_SOURCES, DECISION_STATUSES } from '../../domain/decision.ts';
 import { DRIVER_STATUSES } from '../../domain/driver.ts';
 
 /**
@@ -24,7 +24,10 @@ export const requests = sqliteTable(
       enum: DECISION_STATUSES,
     }),
     decisionSource: text('decision_source', { enum: DECISION_SOURCES }),
-    decisionReason: text('decision_reason'),
+    /** A code from DECISION_REASONS (free text before migration 0002, which mapped it). */
+    decisionReason: text('decision_reason', { enum: DECISION_REASONS }),
+    /** The eMSP's OCPI `authorization_reference`, when it sent one. */
+    authorizationReference: text('authorization_reference'),
     decidedAt: integer('decided_at'),
 
     callbackState: text('callback_state', { enum: CALLBACK_STATES }).notNull().default('pending'),

@@ -77,10 +77,10 @@ export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStor
       // Through the group commit: a claim shares its commit with the acknowledgements and
       // attempt records of the same turn of the event loop.
       claimDue: (options) => groupCommit.run(() => q().queue.claimDue(options, now())),
-      saveDecision: (claim, decision, leaseMs) => {
-        const at = now();
-        return groupCommit.run(() => q().queue.saveDecision(claim, decision, at, at + leaseMs));
-      },
+      saveDecision: (claim, decision, decidedAt, leaseMs) =>
+        groupCommit.run(() =>
+          q().queue.saveDecision(claim, decision, decidedAt, decidedAt + leaseMs),
+        ),
       finishAttempt: (claim, record, step) =>
         groupCommit.run(() => q().queue.finishAttempt(claim, record, step)),
       release: async (claim) => q().queue.release(claim),

@@ -37,11 +37,19 @@ describe('a database written by release 0.1.0', () => {
     expect(await store.requests.find(ALLOWED)).toMatchObject({
       driverId: 'DRIVER-FIXTURE-0000000001',
       decisionStatus: 'allowed',
+      decisionReason: 'granted',
+      authorizationReference: null,
       callbackState: 'pending',
       attempts: 1,
     });
-    expect((await store.requests.find(BLOCKED))?.decisionStatus).toBe('not_allowed');
-    expect((await store.requests.find(UNKNOWN))?.decisionStatus).toBe('invalid');
+    expect(await store.requests.find(BLOCKED)).toMatchObject({
+      decisionStatus: 'not_allowed',
+      decisionReason: 'blocked',
+    });
+    expect(await store.requests.find(UNKNOWN)).toMatchObject({
+      decisionStatus: 'invalid',
+      decisionReason: 'unknown_driver',
+    });
     const [attempt] = await store.requests.attempts(ALLOWED);
     expect(attempt).toMatchObject({ attempt: 1, outcome: 'network' });
     expect(await store.drivers.find('DRIVER-FIXTURE-0000000001')).toMatchObject({

@@ -1,11 +1,18 @@
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRemoteAuthorizer } from '../../src/worker/authorizer.ts';
-import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
+import {
+  chargegateVerdict,
+  createChargegateAuthorizer,
+} from '../../../src/worker/authorizers/chargegate.ts';
+import { answer, type Receiver, startReceiver } from '../../helpers/receiver.ts';
 
 const STATION = '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50';
 const DRIVER = 'DRV-0001-ab.cd_ef~0123';
-const REQUEST_ID = '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+const REQUEST = {
+  requestId: 'a2c5e7f0-1b3d-4e6f-8a9b-0c1d2e3f4a5b',
+  stationId: STATION,
+  driverId: DRIVER,
+};
 
 let authorizer: Receiver | undefined;
 const dispatcher = new Agent();
@@ -18,7 +25,7 @@ const json = (status: number, body: unknown) =>
   answer(status, { 'content-type': 'application/json' }, JSON.stringify(body));
 
 function remote(url: string, timeoutMs = 1_000) {
-  return createRemoteAuthorizer({ url, timeoutMs, dispatcher });
+  return createChargegateAuthorizer({ url, timeoutMs, dispatcher });
 }
 
 describe('the remote authorizer', () => {
@@ -26,12 +33,8 @@ describe('the remote authorizer', () => {
     'passes on an answer of %s',
     async (status) => {
       authorizer = await startReceiver(json(200, { status }));
-      const decision = await remote(authorizer.url).decide({
-        requestId: REQUEST_ID,
-        stationId: STATION,
-        driverId: DRIVER,
-      });
-      expect(decision).toEqual({ status, source: 'authorizer', reason: 'authorizer answered' });
+      const decision = await remote(authorizer.url).decide(REQUEST);
+      expect(decision).toEqual({ status, source: 'authorizer', reason: 'authorizer' });
       expect(authorizer.received).toHaveLength(1);
       expect(JSON.parse(authorizer.received[0]?.body ?? '')).toEqual({
         stationId: STATION,
@@ -44,16 +47,12 @@ describe('the remote authorizer', () => {
   it('decides unknown when nothing answers before the deadline', async () => {
     authorizer = await startReceiver(() => {});
     const started = Date.now();
-    const decision = await remote(authorizer.url, 300).decide({
-      requestId: REQUEST_ID,
-      stationId: STATION,
-      driverId: DRIVER,
-    });
+    const decision = await remote(authorizer.url, 300).decide(REQUEST);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(decision).toEqual({
       status: 'unknown',
       source: 'authorizer',
-      reason: 'no valid answer within AUTHORIZER_TIMEOUT_MS (300 ms)',
+      reason: 'timeout',
     });
   });
 
@@ -63,11 +62,7 @@ describe('the remote authorizer', () => {
       else
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
     });
-    const decision = await remote(authorizer.url).decide({
-      requestId: REQUEST_ID,
-      stationId: STATION,
-      driverId: DRIVER,
-    });
+    const decision = await remote(authorizer.url).decide(REQUEST);
     expect(decision.status).toBe('allowed');
     expect(authorizer.received).toHaveLength(2);
   });
@@ -77,11 +72,7 @@ describe('the remote authorizer', () => {
       if (index > 0)
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"allowed"}');
     });
-    const decision = await remote(authorizer.url, 1_500).decide({
-      requestId: REQUEST_ID,
-      stationId: STATION,
-      driverId: DRIVER,
-    });
+    const decision = await remote(authorizer.url, 1_500).decide(REQUEST);
     expect(decision.status).toBe('allowed');
     expect(authorizer.received).toHaveLength(2);
   });
@@ -90,14 +81,10 @@ describe('the remote authorizer', () => {
     const gone = await startReceiver();
     const { url } = gone;
     await gone.close();
-    const decision = await remote(url, 400).decide({
-      requestId: REQUEST_ID,
-      stationId: STATION,
-      driverId: DRIVER,
-    });
+    const decision = await remote(url, 400).decide(REQUEST);
     expect(decision).toMatchObject({
       status: 'unknown',
-      reason: 'no valid answer within AUTHORIZER_TIMEOUT_MS (400 ms)',
+      reason: 'timeout',
     });
   });
 
@@ -108,13 +95,29 @@ describe('the remote authorizer', () => {
     ['a 4xx', json(404, { status: 'allowed' })],
   ])('decides unknown at once on %s, without retrying', async (_name, respond) => {
     authorizer = await startReceiver(respond);
-    const decision = await remote(authorizer.url).decide({
-      requestId: REQUEST_ID,
-      stationId: STATION,
-      driverId: DRIVER,
-    });
-    expect(decision.status).toBe('unknown');
-    expect(decision.reason).toMatch(/^authorizer answered/);
+    const decision = await remote(authorizer.url).decide(REQUEST);
+    expect(decision).toEqual({ status: 'unknown', source: 'authorizer', reason: 'bad_answer' });
     expect(authorizer.received).toHaveLength(1);
+  });
+});
+
+describe('chargegateVerdict', () => {
+  const decided = (status: string, reason: string) => ({
+    kind: 'decided',
+    decision: { status, source: 'authorizer', reason },
+  });
+  it.each([
+    ['allowed', 200, '{"status":"allowed"}', decided('allowed', 'authorizer')],
+    ['not_allowed', 200, '{"status":"not_allowed"}', decided('not_allowed', 'authorizer')],
+    ['invalid', 200, '{"status":"invalid"}', decided('invalid', 'authorizer')],
+    ['a 500', 500, '{"status":"allowed"}', { kind: 'retry', outcome: '5xx' }],
+    ['a 503 without a body', 503, '', { kind: 'retry', outcome: '5xx' }],
+    ['a 404', 404, '{"status":"allowed"}', decided('unknown', 'bad_answer')],
+    ['a 204', 204, '', decided('unknown', 'bad_answer')],
+    ['not JSON', 200, 'yes', decided('unknown', 'bad_answer')],
+    ['an unknown status', 200, '{"status":"maybe"}', decided('unknown', 'bad_answer')],
+    ['a JSON array', 200, '["allowed"]', decided('unknown', 'bad_answer')],
+  ])('%s', (_name, statusCode, body, expected) => {
+    expect(chargegateVerdict({ statusCode, body })).toMatchObject(expected);
   });
 });
