@@ -4,7 +4,6 @@ import { Agent } from 'undici';
 import type { Services } from './api/context.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { WORKER_LEASE_MS } from './config.ts';
 import { createAddressPolicy } from './domain/address-policy.ts';
 import { webhookSecretKey } from './domain/webhook-secret.ts';
 import { createLoadMonitor } from './load-monitor.ts';
@@ -94,7 +93,7 @@ export async function createChargegate({
   });
 
   const worker = createWorker({
-    leaseMs: WORKER_LEASE_MS,
+    leaseMs: config.workerLeaseMs,
     queue: store.queue,
     authorizer,
     dispatcher: callbackDispatcher,

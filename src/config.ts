@@ -8,10 +8,8 @@ import { webhookSecretKey } from './domain/webhook-secret.ts';
  * A bad value is reported with the variable's name and what it accepts.
  */
 
-/** How long a claim on a callback lasts; a crashed process's work is retried after it. */
-export const WORKER_LEASE_MS = 60_000;
-/** The longest single step (authorizer call or callback attempt) a lease must cover. */
-const MAX_STEP_MS = WORKER_LEASE_MS - 10_000;
+/** The longest single step (authorizer call or callback attempt). */
+const MAX_STEP_MS = 600_000;
 
 const integer = (min: number, max: number, fallback: number) =>
   z
@@ -35,7 +33,13 @@ const parsedWith = <T>(parse: (text: string) => T, fallback: string) =>
     });
 
 /** Variables whose values never appear in a message. */
-const SECRETS = new Set(['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'METRICS_TOKEN', 'AUTHORIZER_TOKEN']);
+const SECRETS = new Set([
+  'WEBHOOK_SECRET',
+  'ADMIN_TOKEN',
+  'METRICS_TOKEN',
+  'AUTHORIZER_TOKEN',
+  'DATABASE_URL',
+]);
 
 /** How a remote authorizer is asked; each has one file in `worker/authorizers/`. */
 export const AUTHORIZER_PROTOCOLS = ['chargegate', 'ocpi-2.2.1'] as const;
@@ -53,9 +57,20 @@ const httpUrl = z
     message: 'must be an absolute http or https URL',
   });
 
+const postgresUrl = z
+  .string()
+  .refine((text) => URL.canParse(text) && /^postgres(ql)?:$/.test(new URL(text).protocol), {
+    message: 'must be a postgres:// or postgresql:// URL',
+  });
+
+const onOff = z.enum(['on', 'off'], { message: 'must be "on" or "off"' });
+
 const envSchema = z.object({
   PORT: integer(0, 65_535, 3000),
   HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: integer(1, 1_000, 10),
+  DATABASE_LISTEN: onOff.default('on'),
   DATABASE_PATH: z.string().default('./data/chargegate.db'),
   DATABASE_SYNC: z
     .enum(['full', 'normal'], { message: 'must be "full" or "normal"' })
@@ -93,11 +108,17 @@ const envSchema = z.object({
   WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
   RETENTION_DAYS: integer(1, 36_500, 30),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
+  WORKER_LEASE_MS: integer(1_000, 86_400_000, 60_000),
 });
 
 export type Config = Readonly<{
   port: number;
   host: string;
+  /** Set: everything lives in this PostgreSQL database, and `databasePath` is ignored. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  /** LISTEN/NOTIFY wake-ups across instances (PostgreSQL); off = poll only. */
+  databaseListen: boolean;
   databasePath: string;
   databaseSync: 'full' | 'normal';
   logLevel: string;
@@ -116,6 +137,7 @@ export type Config = Readonly<{
   workerPollIntervalMs: number;
   retentionDays: number;
   shutdownTimeoutMs: number;
+  workerLeaseMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -139,13 +161,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = result.data;
-  const problems = authorizerProblems(e);
+  const problems = [...authorizerProblems(e), ...leaseProblems(e)];
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseListen: e.DATABASE_LISTEN === 'on',
     databasePath: e.DATABASE_PATH,
     databaseSync: e.DATABASE_SYNC,
     logLevel: e.LOG_LEVEL,
@@ -167,7 +192,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerPollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
     retentionDays: e.RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workerLeaseMs: e.WORKER_LEASE_MS,
   });
+}
+
+/**
+ * A lease must outlast the longest step done under it, or another instance would take the work
+ * over while it is still being done.
+ */
+function leaseProblems(e: z.infer<typeof envSchema>): string[] {
+  return (['CALLBACK_TIMEOUT_MS', 'AUTHORIZER_TIMEOUT_MS'] as const)
+    .filter((name) => e[name] >= e.WORKER_LEASE_MS)
+    .map(
+      (name) =>
+        `WORKER_LEASE_MS (${e.WORKER_LEASE_MS}) must be greater than ${name} (${e[name]}): a claim must outlast the step it covers`,
+    );
 }
 
 /**

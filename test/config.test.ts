@@ -73,7 +73,11 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of fatal/],
     ['AUTHORIZER_URL', 'not a url', /AUTHORIZER_URL must be an absolute http or https URL/],
     ['AUTHORIZER_TIMEOUT_MS', '0', /AUTHORIZER_TIMEOUT_MS must be at least 1/],
-    ['CALLBACK_TIMEOUT_MS', '120000', /CALLBACK_TIMEOUT_MS must be at most 50000/],
+    [
+      'CALLBACK_TIMEOUT_MS',
+      '120000',
+      /WORKER_LEASE_MS \(60000\) must be greater than CALLBACK_TIMEOUT_MS \(120000\)/,
+    ],
     ['CALLBACK_RETRY_SCHEDULE', '5s,soon', /CALLBACK_RETRY_SCHEDULE "soon" is not a duration/],
     [
       'CALLBACK_ALLOWED_CIDRS',

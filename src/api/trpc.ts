@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { DomainError } from '../domain/errors.ts';
+import { StoreUnavailableError } from '../store/errors.ts';
 import type { Context } from './context.ts';
 import { errorBody, toTRPCError } from './errors.ts';
 
@@ -24,11 +25,26 @@ const t = initTRPC
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Domain errors thrown by a resolver become their tRPC error here, for both doors. */
-const mapDomainErrors = t.middleware(async ({ next }) => {
+/** Seconds a client should wait before trying again while the database is unavailable. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Domain errors thrown by a resolver become their tRPC error here, for both doors; so does a
+ * database that cannot take work now: 503 with Retry-After, never an acknowledgement.
+ */
+const mapDomainErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError)
-    throw toTRPCError(result.error.cause);
+  if (result.ok) return result;
+  const { cause } = result.error;
+  if (cause instanceof DomainError) throw toTRPCError(cause);
+  if (cause instanceof StoreUnavailableError) {
+    ctx.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'the database is unavailable; try again shortly',
+      cause,
+    });
+  }
   return result;
 });
 

@@ -1,5 +1,6 @@
 import type { CreateRequestInput } from '../../domain/charging-session-request.ts';
 import { newRequestId } from '../../domain/request-ids.ts';
+import { oneCreatePerKey } from '../in-flight-keys.ts';
 import type { CreateOutcome, IdempotencyClaim } from '../store.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { IdempotencyKeyQueries } from './idempotency-keys.ts';
@@ -27,17 +28,21 @@ export function createIntake({
   now,
   onCreated,
 }: IntakeDeps) {
-  /** Keys whose first request is waiting for its commit; a second use waits for the first. */
-  const inFlight = new Map<string, { fingerprint: string; outcome: Promise<CreateOutcome> }>();
+  async function create(
+    input: CreateRequestInput,
+    idempotency?: IdempotencyClaim,
+  ): Promise<CreateOutcome> {
+    // A replay answers from the stored key without waiting for a commit.
+    const stored = idempotency && idempotencyKeys.findLive(idempotency.key, now());
+    if (stored) return { created: false, ...stored };
 
-  function commit(input: CreateRequestInput, idempotency: IdempotencyClaim | undefined) {
     const id = newRequestId();
     const createdAt = now();
-    return groupCommit.run((): CreateOutcome => {
+    const outcome = await groupCommit.run((): CreateOutcome => {
       // Inside the IMMEDIATE transaction no other writer runs, so check-then-insert is safe.
       if (idempotency) {
-        const stored = idempotencyKeys.findLive(idempotency.key, createdAt);
-        if (stored) return { created: false, ...stored };
+        const live = idempotencyKeys.findLive(idempotency.key, createdAt);
+        if (live) return { created: false, ...live };
       }
       requests.insert({ id, ...input, createdAt });
       if (idempotency) {
@@ -45,36 +50,9 @@ export function createIntake({
       }
       return { created: true, requestId: id };
     });
+    if (outcome.created) onCreated();
+    return outcome;
   }
 
-  async function create(
-    input: CreateRequestInput,
-    idempotency?: IdempotencyClaim,
-  ): Promise<CreateOutcome> {
-    if (idempotency) {
-      const earlier = inFlight.get(idempotency.key);
-      if (earlier) {
-        const first = await earlier.outcome.catch(() => undefined);
-        if (first) {
-          const fingerprint = first.created ? earlier.fingerprint : first.fingerprint;
-          return { created: false, requestId: first.requestId, fingerprint };
-        }
-      }
-      const stored = idempotencyKeys.findLive(idempotency.key, now());
-      if (stored) return { created: false, ...stored };
-    }
-
-    const pending = commit(input, idempotency);
-    const entry = idempotency && { fingerprint: idempotency.fingerprint, outcome: pending };
-    if (idempotency && entry) inFlight.set(idempotency.key, entry);
-    try {
-      const outcome = await pending;
-      if (outcome.created) onCreated();
-      return outcome;
-    } finally {
-      if (idempotency && inFlight.get(idempotency.key) === entry) inFlight.delete(idempotency.key);
-    }
-  }
-
-  return { create };
+  return { create: oneCreatePerKey(create) };
 }

@@ -1,7 +1,9 @@
+import { guardMethods } from '../errors.ts';
 import type { Store } from '../store.ts';
 import {
   appliedMigrationCount,
   isDatabaseOpen,
+  isTransientSqliteError,
   migrateDatabase,
   openDatabase,
   shippedMigrations,
@@ -64,49 +66,61 @@ export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStor
   return {
     kind: 'sqlite',
     location: path,
-    requests: {
-      create: (input, idempotency) => q().intake.create(input, idempotency),
-      find: async (id) => q().requests.find(id),
-      list: async (state, limit, cursor) => q().requests.list(state, limit, cursor),
-      attempts: async (id) => q().requests.attempts(id),
-      requeue: async (id) => q().requests.requeue(id, now()),
-      requeueFailed: async (since, until) => q().requests.requeueFailed(since, until, now()),
-      pendingSummary: async () => q().requests.pendingSummary(),
-    },
-    queue: {
-      // Through the group commit: a claim shares its commit with the acknowledgements and
-      // attempt records of the same turn of the event loop.
-      claimDue: (options) => groupCommit.run(() => q().queue.claimDue(options, now())),
-      saveDecision: (claim, decision, decidedAt, leaseMs) =>
-        groupCommit.run(() =>
-          q().queue.saveDecision(claim, decision, decidedAt, decidedAt + leaseMs),
-        ),
-      finishAttempt: (claim, record, step) =>
-        groupCommit.run(() => q().queue.finishAttempt(claim, record, step)),
-      release: async (claim) => q().queue.release(claim),
-      releaseAll: async (owner) => {
-        await groupCommit.flush();
-        return q().queue.releaseAll(owner);
+    requests: guardMethods(
+      {
+        create: (input, idempotency) => q().intake.create(input, idempotency),
+        find: async (id) => q().requests.find(id),
+        list: async (state, limit, cursor) => q().requests.list(state, limit, cursor),
+        attempts: async (id) => q().requests.attempts(id),
+        requeue: async (id) => q().requests.requeue(id, now()),
+        requeueFailed: async (since, until) => q().requests.requeueFailed(since, until, now()),
+        pendingSummary: async () => q().requests.pendingSummary(),
       },
-      claimOwners: async () => q().queue.claimOwners(now()),
-      nextDueAfter: async (at) => q().queue.nextDueAfter(at),
-    },
-    drivers: {
-      find: async (driverId) => q().drivers.find(driverId),
-      upsert: async (driverId, changes) => q().drivers.upsert(driverId, changes, now()),
-      remove: async (driverId) => q().drivers.remove(driverId),
-      grant: async (driverId, stationId) => q().drivers.grant(driverId, stationId),
-      revoke: async (driverId, stationId) => q().drivers.revoke(driverId, stationId),
-      importBatch: async (records) => q().drivers.replaceMany(records, now()),
-      async *exportAll() {
-        yield* q().drivers.iterate();
+      isTransientSqliteError,
+    ),
+    queue: guardMethods(
+      {
+        // Through the group commit: a claim shares its commit with the acknowledgements and
+        // attempt records of the same turn of the event loop.
+        claimDue: (options) => groupCommit.run(() => q().queue.claimDue(options, now())),
+        saveDecision: (claim, decision, decidedAt, leaseMs) =>
+          groupCommit.run(() =>
+            q().queue.saveDecision(claim, decision, decidedAt, decidedAt + leaseMs),
+          ),
+        finishAttempt: (claim, record, step) =>
+          groupCommit.run(() => q().queue.finishAttempt(claim, record, step)),
+        release: async (claim) => q().queue.release(claim),
+        releaseAll: async (owner) => {
+          await groupCommit.flush();
+          return q().queue.releaseAll(owner);
+        },
+        claimOwners: async () => q().queue.claimOwners(now()),
+        nextDueAfter: async (at) => q().queue.nextDueAfter(at),
       },
-    },
-    retention: {
-      sweep: async (finishedBefore, limit) =>
-        q().requests.deleteFinishedBefore(finishedBefore, limit) +
-        q().idempotencyKeys.deleteExpired(now(), limit),
-    },
+      isTransientSqliteError,
+    ),
+    drivers: guardMethods(
+      {
+        find: async (driverId) => q().drivers.find(driverId),
+        upsert: async (driverId, changes) => q().drivers.upsert(driverId, changes, now()),
+        remove: async (driverId) => q().drivers.remove(driverId),
+        grant: async (driverId, stationId) => q().drivers.grant(driverId, stationId),
+        revoke: async (driverId, stationId) => q().drivers.revoke(driverId, stationId),
+        importBatch: async (records) => q().drivers.replaceMany(records, now()),
+        async *exportAll() {
+          yield* q().drivers.iterate();
+        },
+      },
+      isTransientSqliteError,
+    ),
+    retention: guardMethods(
+      {
+        sweep: async (finishedBefore, limit) =>
+          q().requests.deleteFinishedBefore(finishedBefore, limit) +
+          q().idempotencyKeys.deleteExpired(now(), limit),
+      },
+      isTransientSqliteError,
+    ),
     async migrate() {
       const before = appliedMigrationCount(db);
       migrateDatabase(db);

@@ -1,0 +1,97 @@
+import type pg from 'pg';
+import { type AclDriver, type Decision, decideWithAcl } from '../../../domain/decision.ts';
+import type { RequestRecord } from '../../../domain/request-record.ts';
+import type { ClaimOptions, ClaimResult } from '../../store.ts';
+import { inTransaction } from '../pool.ts';
+import { requestColumns, toRecord } from '../rows.ts';
+import { saveDecisions } from './save-decisions.ts';
+
+/**
+ * Claims due callbacks for one worker, and has the built-in ACL decide those without a decision
+ * from the facts read with the claim (one statement), storing the decisions in the same
+ * transaction.
+ *
+ * Exclusivity: `FOR UPDATE SKIP LOCKED` locks the rows this transaction takes and skips those
+ * another transaction is claiming, so two instances never claim the same row; a row whose lease
+ * has not expired is not due. The CTE is MATERIALIZED so that PostgreSQL evaluates the locking
+ * subquery once: inlined into the UPDATE, the planner may re-run it (as a join or after a
+ * concurrent update) and lock, or claim, more rows than LIMIT. Each claim increments
+ * `claim_token`: the token fences every later write made under the claim.
+ */
+const CLAIM = `
+  WITH due AS MATERIALIZED (
+    SELECT id, driver_id, station_id FROM charging_session_requests
+    WHERE callback_state = 'pending' AND next_attempt_at <= $1
+      AND (locked_until IS NULL OR locked_until <= $1)
+    ORDER BY next_attempt_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+  )
+  UPDATE charging_session_requests AS r
+  SET locked_by = $3, locked_until = $4, claim_token = r.claim_token + 1
+  FROM due
+  LEFT JOIN drivers AS d ON d.driver_id = due.driver_id
+  LEFT JOIN driver_stations AS s
+    ON s.driver_id = due.driver_id AND s.station_id = lower(due.station_id)
+  WHERE r.id = due.id
+  RETURNING ${requestColumns('r')}, r.claim_token AS token,
+    d.status AS "aclStatus", d.expires_at AS "aclExpiresAt", d.all_stations AS "aclAllStations",
+    s.driver_id IS NOT NULL AS "aclGranted"`;
+
+type ClaimedRow = RequestRecord & {
+  token: number;
+  aclStatus: AclDriver['status'] | null;
+  aclExpiresAt: number | null;
+  aclAllStations: boolean | null;
+  aclGranted: boolean;
+};
+
+export async function claimDue(
+  pool: pg.Pool,
+  { owner, limit, leaseMs, decideByAcl }: ClaimOptions,
+  now: number,
+): Promise<ClaimResult[]> {
+  const lockedUntil = now + leaseMs;
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<ClaimedRow>(CLAIM, [now, limit, owner, lockedUntil]);
+    const results = rows.map(
+      (row): ClaimResult => ({
+        claim: { ...toRecord(row), owner, token: row.token },
+        decidedNow: false,
+      }),
+    );
+    if (!decideByAcl) return results;
+
+    const decided: Array<{ result: ClaimResult; decision: Decision }> = [];
+    rows.forEach((row, index) => {
+      const result = results[index] as ClaimResult;
+      if (row.decisionStatus !== null) return;
+      const driver =
+        row.aclStatus === null
+          ? undefined
+          : {
+              status: row.aclStatus,
+              expiresAt: row.aclExpiresAt,
+              allStations: row.aclAllStations === true,
+            };
+      decided.push({ result, decision: decideWithAcl(driver, row.aclGranted, now) });
+    });
+    if (decided.length === 0) return results;
+    await saveDecisions(
+      client,
+      decided.map(({ result, decision }) => ({ claim: result.claim, decision, decidedAt: now })),
+      lockedUntil,
+    );
+    for (const { result, decision } of decided) {
+      Object.assign(result.claim, {
+        decisionStatus: decision.status,
+        decisionSource: decision.source,
+        decisionReason: decision.reason,
+        authorizationReference: decision.authorizationReference ?? null,
+        decidedAt: now,
+      });
+      result.decidedNow = true;
+    }
+    return results;
+  });
+}
