@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -18,6 +19,7 @@ import { registerMetrics } from './api/metrics-route.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { registerRestDoor } from './api/rest-door.ts';
 import { registerTrpcDoor } from './api/trpc-door.ts';
+import { type HttpLimits, limitConnections, serverOptions } from './http-limits.ts';
 import { maskDriverIds } from './log-redaction.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -32,11 +34,17 @@ export type AppDeps = {
   metrics: Metrics;
   /** When set, `GET /metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  limits: HttpLimits;
   /** Called for every incoming request (load monitoring). */
   onRequest?: () => void;
 };
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Whether a response on this socket has begun: raw bytes written now would corrupt it. */
+const responseStarted = (socket: Socket) =>
+  (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent ===
+  true;
 
 /** Builds the HTTP service as an unstarted Fastify instance; `main.ts` listens. */
 export async function buildApp({
@@ -46,11 +54,13 @@ export async function buildApp({
   version,
   metrics,
   metricsToken,
+  limits,
   onRequest,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    ...serverOptions(limits),
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
@@ -64,9 +74,11 @@ export async function buildApp({
       void httpErrorHandler(BODY_LIMIT)(error, request, reply as FastifyReply),
     clientErrorHandler: (error, socket) => {
       const response = clientErrorResponse(error);
-      if (response && socket.writable) socket.end(response);
+      if (response && socket.writable && !responseStarted(socket)) socket.end(response);
+      else socket.destroy();
     },
   });
+  limitConnections(app.server, limits, app.log);
 
   // JSON is the only body the API takes; anything else answers 415.
   app.removeContentTypeParser('text/plain');

@@ -154,6 +154,7 @@ export async function createChargegate({
     version: packageVersion(),
     metrics,
     metricsToken: config.metricsToken,
+    limits: { requestTimeoutMs: config.requestTimeoutMs, maxConnections: config.maxConnections },
     onRequest: loadMonitor.requestStarted,
     readiness: () => {
       const open = isDatabaseOpen(db);
