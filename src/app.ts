@@ -15,6 +15,7 @@ import {
   httpErrorHandler,
   registerHttpErrorHandlers,
 } from './api/http-errors.ts';
+import { registerJsonBody } from './api/json-body.ts';
 import { registerMetrics } from './api/metrics-route.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { registerRestDoor } from './api/rest-door.ts';
@@ -82,6 +83,7 @@ export async function buildApp({
 
   // JSON is the only body the API takes; anything else answers 415.
   app.removeContentTypeParser('text/plain');
+  registerJsonBody(app);
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
