@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createRequestQueries } from '../db/requests.ts';
 import { usageError } from './errors.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, requireExistingDatabase, withDatabase } from './open.ts';
 
 /** `chargegate callbacks recover`: failed callbacks of a window of requests go back to pending. */
 
@@ -45,6 +45,7 @@ export async function callbacksRecoverCommand(
 ): Promise<void> {
   const config = cliConfig(ctx);
   const window = recoveryWindow(options.since, options.until, ctx.now());
+  requireExistingDatabase(config);
   const count = await withDatabase(config, (db) =>
     createRequestQueries(db).requeueFailed(window.since, window.until, ctx.now()),
   );

@@ -11,7 +11,7 @@ import {
   jsonLine,
 } from './driver-file-format.ts';
 import { CliError } from './errors.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, requireExistingDatabase, withDatabase } from './open.ts';
 import type { Output } from './progress.ts';
 
 /**
@@ -67,6 +67,7 @@ export async function driversExportCommand(
 ): Promise<number> {
   const format = exportFormat(options.format, options.output);
   const config = cliConfig(ctx);
+  requireExistingDatabase(config);
   const temporary =
     options.output === undefined ? undefined : `${options.output}.${process.pid}.partial`;
   const file = temporary === undefined ? undefined : createWriteStream(temporary);

@@ -1,5 +1,5 @@
 import { resolveWebhookSecret } from '../db/settings.ts';
-import { type CliContext, cliConfig, withDatabase } from './open.ts';
+import { type CliContext, cliConfig, requireExistingDatabase, withDatabase } from './open.ts';
 
 /**
  * `chargegate secret show`: the webhook signing secret in force. Only the secret goes to stdout,
@@ -12,6 +12,7 @@ export async function secretShowCommand(ctx: CliContext): Promise<void> {
     ctx.stderr.write('from WEBHOOK_SECRET\n');
     return;
   }
+  requireExistingDatabase(config);
   const secret = await withDatabase(config, (db) => resolveWebhookSecret(db, undefined));
   ctx.stdout.write(`${secret}\n`);
   ctx.stderr.write(

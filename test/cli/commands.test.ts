@@ -92,6 +92,7 @@ describe('bad configuration', () => {
 describe('secret show', () => {
   it('prints only the stored secret on stdout, the same every time, and its origin on stderr', async () => {
     const path = databasePath();
+    migratedDatabase(path).$client.close();
 
     const first = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
     expect(first.code).toBe(0);
@@ -115,6 +116,50 @@ describe('secret show', () => {
     expect(result.stdout).toBe(`${SECRET}\n`);
     expect(result.stderr).toBe('from WEBHOOK_SECRET\n');
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('commands that read, without a database', () => {
+  it.each([
+    [['secret', 'show']],
+    [['drivers', 'export']],
+    [['callbacks', 'recover', '--since', '2026-03-01']],
+  ])('%j refuses a database that does not exist, and creates none', async (args) => {
+    const dir = tempDir('chargegate-cli-');
+    const path = join(dir, 'data', 'cg.db');
+    const result = await runInProcess(args, { DATABASE_PATH: path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `chargegate: there is no database at ${path}: set DATABASE_PATH to the server's database file (\`chargegate migrate\` or \`chargegate serve\` creates a new one)\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('secret show refuses the default ./data/chargegate.db when it is not there', async () => {
+    const dir = tempDir('chargegate-cli-');
+    const result = await runBinary(['secret', 'show'], {}, { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'there is no database at ./data/chargegate.db: set DATABASE_PATH',
+    );
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('migrate and drivers import still create it', async () => {
+    const migrated = databasePath();
+    expect((await runInProcess(['migrate'], { DATABASE_PATH: migrated })).code).toBe(0);
+    expect(existsSync(migrated)).toBe(true);
+
+    const imported = databasePath();
+    const file = writeText(
+      join(tempDir('chargegate-cli-'), 'drivers.csv'),
+      'driverId,status\nDRV-0001-ab.cd_ef~0123,active\n',
+    );
+    expect(
+      (await runInProcess(['drivers', 'import', file], { DATABASE_PATH: imported })).code,
+    ).toBe(0);
+    expect(existsSync(imported)).toBe(true);
   });
 });
 

@@ -84,6 +84,7 @@ describe('drivers export', () => {
 
   it('exports an empty ACL as a header alone, or nothing for JSON lines', async () => {
     const env = { DATABASE_PATH: join(tempDir('chargegate-cli-export-'), 'cg.db') };
+    migratedDatabase(env.DATABASE_PATH).$client.close();
     expect((await runInProcess(['drivers', 'export'], env)).stdout).toBe(
       'driverId,status,expiresAt,allStations,stations\n',
     );
