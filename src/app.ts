@@ -9,6 +9,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { Services } from './api/context.ts';
 import { registerDocs } from './api/docs.ts';
+import type { ErrorBody } from './api/errors.ts';
 import { type Readiness, registerHealth } from './api/health.ts';
 import {
   clientErrorResponse,
@@ -69,7 +70,8 @@ export async function buildApp({
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // Answered below instead, in the API's error shape.
+    return503OnClosing: false,
     // A URL that cannot be decoded answers in the API's error shape too.
     frameworkErrors: (error, request, reply) =>
       void httpErrorHandler(BODY_LIMIT)(error, request, reply as FastifyReply),
@@ -85,8 +87,26 @@ export async function buildApp({
   app.removeContentTypeParser('text/plain');
   registerJsonBody(app);
 
+  // A request that arrives once closing has begun (on a connection still answering another)
+  // is refused, so that its client retries elsewhere rather than wait for a server going away.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply
+        .code(503)
+        .header('connection', 'close')
+        .header('retry-after', '1')
+        .send({
+          code: 'SERVICE_UNAVAILABLE',
+          message: 'the server is shutting down; retry the request',
+        } satisfies ErrorBody);
+      return;
+    }
     onRequest?.();
     done();
   });

@@ -79,6 +79,23 @@ describe('closing the server with clients connected', () => {
     expect(busy.received()).toBe('');
   });
 
+  it('answers 503 in the error shape to a request sent on a busy connection during the drain', async () => {
+    const { port, drain, app } = await listening(400);
+    const busy = await open(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closing = drain.close(app, 20_000);
+    busy.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await busy.response()).status).toBe(200);
+    await within(2_000, 'the drain', closing);
+    const second = busy.received().split(/(?=HTTP\/1\.1 )/)[1] ?? '';
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'the server is shutting down; retry the request',
+    });
+  });
+
   it('refuses a connection made once the drain has begun', async () => {
     const { port, drain, app } = await listening(600);
     const busy = await open(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -30,10 +30,12 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(create.responses).sort()).toEqual([
       '200',
       '400',
+      '408',
       '413',
       '415',
       '422',
       '500',
+      '503',
     ]);
     expect(Object.keys(get.responses).sort()).toEqual(['200', '400', '404', '500']);
     expect(create.parameters).toContainEqual(

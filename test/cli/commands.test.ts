@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { recoveryWindow } from '../../src/cli/callbacks-recover.ts';
+import { IMPORT_BATCH_ROWS } from '../../src/cli/drivers-import.ts';
 import { migrationSummary } from '../../src/cli/migrate.ts';
 import { createRequestQueries } from '../../src/db/requests.ts';
 import { requests } from '../../src/db/schema.ts';
@@ -297,6 +298,12 @@ describe('help and usage', () => {
     if (command.length > 0 && !['drivers', 'callbacks', 'secret'].includes(command.at(-1) ?? '')) {
       expect(result.stdout).toContain('Examples:\n  $ chargegate ');
     }
+  });
+
+  it('drivers import --help states the rows per transaction the import uses', async () => {
+    const result = await runInProcess(['drivers', 'import', '--help'], {});
+    expect(IMPORT_BATCH_ROWS).toBe(1_000);
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('upserted 1,000 per transaction');
   });
 
   it('the binary prints help for every command', async () => {
