@@ -106,4 +106,18 @@ describe('GET /docs', () => {
     const json = await service.app.inject({ method: 'GET', url: '/docs/json' });
     expect(json.json().paths).toEqual(document.paths);
   });
+
+  it('gives the page the document in its initializer script, so it renders without a fetch', async () => {
+    const page = await service.app.inject({ method: 'GET', url: '/docs/' });
+    // Every script is a file: a strict Content-Security-Policy needs no inline script.
+    expect(page.body.match(/<script\b[^>]*>[^<]*\S[^<]*<\/script>/g)).toBeNull();
+    const init = await service.app.inject({
+      method: 'GET',
+      url: '/docs/static/swagger-initializer.js',
+    });
+    const config = /const config = (.*)\n/.exec(init.body)?.[1];
+    expect(config).toBeDefined();
+    const uiConfig = new Function(`return ${config}`)() as { spec?: unknown };
+    expect(uiConfig.spec).toEqual(document);
+  });
 });
