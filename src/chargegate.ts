@@ -132,6 +132,7 @@ export async function createChargegate({
     version: packageVersion(),
     metrics,
     metricsToken: config.metricsToken,
+    limits: { requestTimeoutMs: config.requestTimeoutMs, maxConnections: config.maxConnections },
     onRequest: loadMonitor.requestStarted,
     readiness: async () => ({
       ...(await store.health()),

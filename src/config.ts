@@ -51,6 +51,21 @@ export type OcpiTokenType = (typeof OCPI_TOKEN_TYPES)[number];
 
 const oneOf = (values: readonly string[]) => `must be one of ${values.join(', ')}`;
 
+/** A bearer token shorter than this is guessable; the start is refused rather than exposed. */
+export const MIN_TOKEN_LENGTH = 16;
+
+const bearerToken = z
+  .string()
+  .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters long`)
+  .optional();
+
+/**
+ * Open client connections at most. It fits the usual soft limit of 1,024 open files with room
+ * for the callback and authorizer pools, the database and the logs, and bounds the memory that
+ * stalled connections can hold (tens of KB each) to a small part of the heap.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 800;
+
 const httpUrl = z
   .string()
   .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
@@ -102,13 +117,15 @@ const envSchema = z.object({
   CALLBACK_TIMEOUT_MS: integer(1, MAX_STEP_MS, 15_000),
   CALLBACK_RETRY_SCHEDULE: parsedWith(parseRetrySchedule, '5s,5m,30m,2h,5h,10h,10h'),
   CALLBACK_ALLOWED_CIDRS: parsedWith(parseCidrList, ''),
-  ADMIN_TOKEN: z.string().optional(),
-  METRICS_TOKEN: z.string().optional(),
+  ADMIN_TOKEN: bearerToken,
+  METRICS_TOKEN: bearerToken,
   WORKER_CONCURRENCY: integer(1, 10_000, 64),
   WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
   RETENTION_DAYS: integer(1, 36_500, 30),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
   WORKER_LEASE_MS: integer(1_000, 86_400_000, 60_000),
+  REQUEST_TIMEOUT_MS: integer(100, 600_000, 10_000),
+  MAX_CONNECTIONS: integer(1, 1_000_000, DEFAULT_MAX_CONNECTIONS),
 });
 
 export type Config = Readonly<{
@@ -138,6 +155,8 @@ export type Config = Readonly<{
   retentionDays: number;
   shutdownTimeoutMs: number;
   workerLeaseMs: number;
+  requestTimeoutMs: number;
+  maxConnections: number;
 }>;
 
 export class ConfigError extends Error {
@@ -193,6 +212,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retentionDays: e.RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerLeaseMs: e.WORKER_LEASE_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
   });
 }
 

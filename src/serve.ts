@@ -1,15 +1,17 @@
 import pino from 'pino';
 import { createChargegate } from './chargegate.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { trackConnections } from './connection-drain.ts';
 import { createMetrics } from './metrics.ts';
 import { MigrationError } from './store/migration-error.ts';
 import { openStore } from './store/open-store.ts';
 
 /**
  * Running chargegate as a process: the only code that reads the environment, listens, starts the
- * worker and handles signals. Shutdown runs in one order: stop taking requests and let those in
- * flight finish; stop the worker (attempts in flight finish, bounded; unfinished claims are
- * released); commit what is queued; close the database; exit 0. A second signal exits at once.
+ * worker and handles signals. Shutdown runs in one order: stop taking requests, close idle and
+ * stalled connections and let requests that have arrived finish; stop the worker (attempts in
+ * flight finish; unfinished claims are released); commit what is queued; close the database;
+ * exit 0. The first two steps share one SHUTDOWN_TIMEOUT_MS. A second signal exits at once.
  */
 
 export type ServeOptions = {
@@ -66,6 +68,7 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     runsWorker: runWorker,
   });
   const { app, worker, retention } = chargegate;
+  const connections = trackConnections(app.server);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -83,10 +86,14 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
       config.shutdownTimeoutMs + config.callbackTimeoutMs + 5_000,
     );
     force.unref();
+    const deadline = Date.now() + config.shutdownTimeoutMs;
     try {
-      await app.close();
+      const closed = await connections.close(app, config.shutdownTimeoutMs);
+      if (closed.idle + closed.arriving > 0) {
+        log.info(closed, 'closed connections without a complete request');
+      }
       retention.stop();
-      await worker.stop(config.shutdownTimeoutMs);
+      await worker.stop(Math.max(0, deadline - Date.now()));
       await chargegate.closeResources();
       await store.close();
       log.info('stopped');

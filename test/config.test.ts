@@ -19,6 +19,9 @@ describe('loadConfig', () => {
       ],
       callbackAllowedCidrs: [],
       adminToken: undefined,
+      metricsToken: undefined,
+      requestTimeoutMs: 10_000,
+      maxConnections: 800,
       workerConcurrency: 64,
       retentionDays: 30,
     });
@@ -45,7 +48,10 @@ describe('loadConfig', () => {
       CALLBACK_TIMEOUT_MS: '1000',
       CALLBACK_RETRY_SCHEDULE: '1s,2m',
       CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
-      ADMIN_TOKEN: 'secret-token',
+      ADMIN_TOKEN: 'secret-token-0123456789',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      REQUEST_TIMEOUT_MS: '2500',
+      MAX_CONNECTIONS: '50',
       WORKER_CONCURRENCY: '8',
     });
     expect(config).toMatchObject({
@@ -56,7 +62,10 @@ describe('loadConfig', () => {
       authorizerTimeoutMs: 750,
       callbackTimeoutMs: 1000,
       callbackRetrySchedule: [1_000, 120_000],
-      adminToken: 'secret-token',
+      adminToken: 'secret-token-0123456789',
+      metricsToken: 'metrics-token-0123456789',
+      requestTimeoutMs: 2500,
+      maxConnections: 50,
       workerConcurrency: 8,
     });
     expect(config.callbackAllowedCidrs).toHaveLength(2);
@@ -86,6 +95,9 @@ describe('loadConfig', () => {
     ],
     ['WORKER_CONCURRENCY', '0', /WORKER_CONCURRENCY must be at least 1/],
     ['WEBHOOK_SECRET', 'whsec_c2hvcnQ=', /WEBHOOK_SECRET must encode 24 to 64 bytes/],
+    ['REQUEST_TIMEOUT_MS', '0', /REQUEST_TIMEOUT_MS must be at least 100/],
+    ['MAX_CONNECTIONS', '0', /MAX_CONNECTIONS must be at least 1/],
+    ['MAX_CONNECTIONS', 'lots', /MAX_CONNECTIONS must be a whole number/],
   ])('names %s when it is %j', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -101,6 +113,17 @@ describe('loadConfig', () => {
       expect((error as Error).message).toContain('WEBHOOK_SECRET');
     }
   });
+
+  it.each(['ADMIN_TOKEN', 'METRICS_TOKEN'])(
+    'refuses a %s shorter than 16 characters in one line without its value',
+    (name) => {
+      const token = 'x'.repeat(15);
+      expect(() => loadConfig({ [name]: token })).toThrow(
+        new ConfigError(`invalid configuration: ${name} must be at least 16 characters long`),
+      );
+      expect(loadConfig({ [name]: 'x'.repeat(16) })).toBeDefined();
+    },
+  );
 
   it('names every bad variable in one message', () => {
     expect(() => loadConfig({ PORT: 'x', WORKER_CONCURRENCY: 'y' })).toThrow(

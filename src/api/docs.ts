@@ -5,7 +5,9 @@ import type { OpenAPIObject } from 'trpc-to-openapi';
 
 /**
  * `GET /openapi.json` and the interactive reference at `/docs` (Swagger UI, whose assets are
- * served from the package, no CDN; it reads the same document at `/docs/json`).
+ * served from the package, no CDN). The page gets the document inside its initializer script
+ * (a file, not an inline script) rather than fetching it after load, so it renders the API at
+ * once instead of a loading spinner; `/docs/json` serves the same document too.
  */
 export async function registerDocs(app: FastifyInstance, document: OpenAPIObject): Promise<void> {
   const json = JSON.stringify(document);
@@ -18,7 +20,7 @@ export async function registerDocs(app: FastifyInstance, document: OpenAPIObject
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { deepLinking: true, tryItOutEnabled: true },
+    uiConfig: { deepLinking: true, tryItOutEnabled: true, spec: document },
     logLevel: 'warn',
   });
 }

@@ -7,6 +7,17 @@ import { type ErrorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts';
  * no route) answered in the same `{ code, message }` shape as procedure errors.
  */
 
+/** An error raised before a procedure runs whose message is meant for the client as it stands. */
+export class ClientError extends Error {
+  override name = 'ClientError';
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   431: 'BAD_REQUEST',
   400: 'BAD_REQUEST',
@@ -63,11 +74,13 @@ export function httpErrorBody(
   if (status >= 500) {
     return { status, body: { code: codeForStatus(status), message: INTERNAL_ERROR_MESSAGE } };
   }
-  // Only Fastify's own client errors carry a message meant for the client.
+  // Only Fastify's own client errors and ours carry a message meant for the client.
   const message =
-    typeof error.code === 'string' && error.code.startsWith('FST_')
-      ? messageFor(error, bodyLimit, contentType)
-      : 'the request could not be processed';
+    error instanceof ClientError
+      ? error.message
+      : typeof error.code === 'string' && error.code.startsWith('FST_')
+        ? messageFor(error, bodyLimit, contentType)
+        : 'the request could not be processed';
   return { status, body: { code: codeForStatus(status), message } };
 }
 

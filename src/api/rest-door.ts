@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import { z } from 'zod';
 import { contextFrom, type Services } from './context.ts';
 import { errorBody, httpStatusOf } from './errors.ts';
 import { appRouter, createCaller } from './routers/app-router.ts';
@@ -15,18 +16,56 @@ type OpenApi = NonNullable<OpenApiMeta['openapi']>;
 type Call = (input: unknown) => Promise<unknown>;
 type Caller = ReturnType<typeof createCaller>;
 
-export type RestRoute = { procedurePath: string; method: OpenApi['method']; url: string };
+export type RestRoute = {
+  procedurePath: string;
+  method: OpenApi['method'];
+  url: string;
+  /** The query parameters it takes: its input's fields that are not in the path, if no body. */
+  query: readonly string[];
+};
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+type ProcedureDef = { meta?: OpenApiMeta; inputs: unknown[] };
+
+function queryParameters(def: ProcedureDef, url: string, acceptsBody: boolean): string[] {
+  const input = def.inputs[0];
+  if (acceptsBody || !(input instanceof z.ZodObject)) return [];
+  const inPath = new Set([...url.matchAll(/:(\w+)/g)].map((match) => match[1]));
+  return Object.keys(input.shape).filter((field) => !inPath.has(field));
+}
 
 /** The REST routes the router declares, e.g. `POST /api/charging-session-requests`. */
 export function restRoutes(prefix: string): RestRoute[] {
   return Object.entries(appRouter._def.procedures).flatMap(([procedurePath, procedure]) => {
-    const openapi = (procedure as unknown as { _def: { meta?: OpenApiMeta } })._def.meta?.openapi;
+    const def = (procedure as unknown as { _def: ProcedureDef })._def;
+    const openapi = def.meta?.openapi;
     if (!openapi || openapi.enabled === false) return [];
     const url = prefix + openapi.path.replace(/\{(\w+)\}/g, ':$1');
-    return [{ procedurePath, method: openapi.method, url }];
+    const query = queryParameters(def, url, BODY_METHODS.has(openapi.method));
+    return [{ procedurePath, method: openapi.method, url, query }];
   });
+}
+
+/**
+ * A misspelt query parameter would otherwise be ignored (`?callbackstate=failed` listing
+ * everything), so one the route does not take is refused, as an unknown body field is.
+ */
+function refuseUnknownQuery(request: FastifyRequest, known: readonly string[]): void {
+  const unknown = Object.keys(request.query as object).filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const takes = known.length === 0 ? 'this path takes none' : `this path takes ${known.join(', ')}`;
+  // A ZodError cause (an Error, so tRPC keeps it) gives the body the message and issues of any
+  // invalid input.
+  const cause = new z.ZodRealError(
+    unknown.map((name) => ({
+      code: 'custom' as const,
+      path: [name],
+      message: `unknown query parameter ${JSON.stringify(name)} (${takes})`,
+      input: undefined,
+    })),
+  );
+  throw new TRPCError({ code: 'BAD_REQUEST', message: 'unknown query parameter', cause });
 }
 
 function resolve(caller: Caller, procedurePath: string): Call {
@@ -63,6 +102,7 @@ export function registerRestDoor(
           reply.header(name, value);
         });
         try {
+          refuseUnknownQuery(request, route.query);
           const output = await resolve(
             createCaller(ctx),
             route.procedurePath,

@@ -4,6 +4,7 @@ import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { contextFrom, type Services } from './context.ts';
 import { httpErrorHandler } from './http-errors.ts';
+import { bodyText } from './json-body.ts';
 import { appRouter } from './routers/app-router.ts';
 
 /**
@@ -34,8 +35,12 @@ export async function registerTrpcDoor(
     async (scope) => {
       // tRPC parses bodies itself, so every body reaches it as the text that arrived.
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-        done(null, body);
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+        try {
+          done(null, bodyText(body as Buffer));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
       });
 
       // Errors raised before tRPC runs (body too large) still answer in tRPC's envelope.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { usageError } from './errors.ts';
-import { type CliContext, cliConfig, withStore } from './open.ts';
+import { type CliContext, cliConfig, requireExistingDatabase, withStore } from './open.ts';
 
 /** `chargegate callbacks recover`: failed callbacks of a window of requests go back to pending. */
 
@@ -44,6 +44,7 @@ export async function callbacksRecoverCommand(
 ): Promise<void> {
   const config = cliConfig(ctx);
   const window = recoveryWindow(options.since, options.until, ctx.now());
+  requireExistingDatabase(config);
   const count = await withStore(config, ctx, (store) =>
     store.requests.requeueFailed(window.since, window.until),
   );

@@ -10,7 +10,7 @@ import {
   jsonLine,
 } from './driver-file-format.ts';
 import { CliError } from './errors.ts';
-import { type CliContext, cliConfig, withStore } from './open.ts';
+import { type CliContext, cliConfig, requireExistingDatabase, withStore } from './open.ts';
 import type { Output } from './progress.ts';
 
 /**
@@ -66,6 +66,7 @@ export async function driversExportCommand(
 ): Promise<number> {
   const format = exportFormat(options.format, options.output);
   const config = cliConfig(ctx);
+  requireExistingDatabase(config);
   const temporary =
     options.output === undefined ? undefined : `${options.output}.${process.pid}.partial`;
   const file = temporary === undefined ? undefined : createWriteStream(temporary);

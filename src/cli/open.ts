@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type Config, loadConfig } from '../config.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
@@ -26,6 +27,21 @@ export function openCliStore(config: Config, ctx: CliContext): Store {
       `cannot open the database at ${config.databasePath}: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * A command that reads refuses a database file that is not there: opening it would create an
+ * empty one, and the command would answer from it (a new secret, no drivers) as if it were the
+ * server's.
+ */
+export function requireExistingDatabase(config: Config): void {
+  if (config.databaseUrl !== undefined) return; // PostgreSQL never creates a database on connect
+  const path = config.databasePath;
+  const isFile = path !== ':memory:' && !path.startsWith('file:');
+  if (!isFile || existsSync(path)) return;
+  throw new CliError(
+    `there is no database at ${path}: set DATABASE_PATH to the server's database file (\`chargegate migrate\` or \`chargegate serve\` creates a new one)`,
+  );
 }
 
 /**

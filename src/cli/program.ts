@@ -5,7 +5,7 @@ import { packageVersion } from '../version.ts';
 import { callbacksRecoverCommand } from './callbacks-recover.ts';
 import { DRIVER_FILE_FORMATS, type DriverFileFormat } from './driver-file-format.ts';
 import { driversExportCommand } from './drivers-export.ts';
-import { BAD_ROWS_SHOWN, driversImportCommand } from './drivers-import.ts';
+import { BAD_ROWS_SHOWN, driversImportCommand, IMPORT_BATCH_ROWS } from './drivers-import.ts';
 import { CliError, EXIT_CODES } from './errors.ts';
 import { migrateCommand } from './migrate.ts';
 import type { CliContext } from './open.ts';
@@ -114,7 +114,7 @@ export function createProgram(ctx: CliContext): Command {
     .command('import')
     .summary('create or replace drivers, grants included, from a CSV or JSON-lines file')
     .description(
-      `Create or replace drivers, grants included, from a CSV or JSON-lines file.\n\nEvery row is validated first; without --skip-invalid, one bad row means nothing is imported. Bad rows are listed by file line (the CSV header is line 1), at most ${BAD_ROWS_SHOWN} of them. A driverId seen twice makes the later row bad. The good rows are then upserted a few thousand per transaction, so a running server keeps working during the import.`,
+      `Create or replace drivers, grants included, from a CSV or JSON-lines file.\n\nEvery row is validated first; without --skip-invalid, one bad row means nothing is imported. Bad rows are listed by file line (the CSV header is line 1), at most ${BAD_ROWS_SHOWN} of them. A driverId seen twice makes the later row bad. The good rows are then upserted ${IMPORT_BATCH_ROWS.toLocaleString('en-US')} per transaction, so a running server keeps working during the import.`,
     )
     .argument('<file>', 'the file to import (.csv, .jsonl or .ndjson)')
     .addOption(formatOption('file format (default: from the file extension)'))

@@ -1,4 +1,4 @@
-import { type CliContext, cliConfig, withStore } from './open.ts';
+import { type CliContext, cliConfig, requireExistingDatabase, withStore } from './open.ts';
 
 /**
  * `chargegate secret show`: the webhook signing secret in force. Only the secret goes to stdout,
@@ -11,9 +11,14 @@ export async function secretShowCommand(ctx: CliContext): Promise<void> {
     ctx.stderr.write('from WEBHOOK_SECRET\n');
     return;
   }
-  const secret = await withStore(config, ctx, (store) => store.webhookSecret());
+  requireExistingDatabase(config);
+  let location = '';
+  const secret = await withStore(config, ctx, (store) => {
+    location = store.location;
+    return store.webhookSecret();
+  });
   ctx.stdout.write(`${secret}\n`);
   ctx.stderr.write(
-    `kept in the database at ${config.databasePath} (generated on first use; WEBHOOK_SECRET overrides it)\n`,
+    `kept in the database at ${location} (generated on first use; WEBHOOK_SECRET overrides it)\n`,
   );
 }

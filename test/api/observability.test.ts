@@ -116,7 +116,7 @@ describe('GET /metrics', () => {
   });
 
   it('asks for METRICS_TOKEN when one is set', async () => {
-    service = await buildService({ env: { METRICS_TOKEN: 'scrape-token' } });
+    service = await buildService({ env: { METRICS_TOKEN: 'scrape-token-0123456789' } });
     expect((await service.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
     expect(
       (
@@ -127,7 +127,7 @@ describe('GET /metrics', () => {
         })
       ).statusCode,
     ).toBe(401);
-    expect(await scrape({ authorization: 'Bearer scrape-token' })).toContain(
+    expect(await scrape({ authorization: 'Bearer scrape-token-0123456789' })).toContain(
       'chargegate_requests_created_total',
     );
   });

@@ -30,10 +30,12 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(create.responses).sort()).toEqual([
       '200',
       '400',
+      '408',
       '413',
       '415',
       '422',
       '500',
+      '503',
     ]);
     expect(Object.keys(get.responses).sort()).toEqual(['200', '400', '404', '500']);
     expect(create.parameters).toContainEqual(
@@ -129,5 +131,19 @@ describe('GET /docs', () => {
     expect(init.body).toContain("resolveUrl('./json')");
     const json = await service.app.inject({ method: 'GET', url: '/docs/json' });
     expect(json.json().paths).toEqual(document.paths);
+  });
+
+  it('gives the page the document in its initializer script, so it renders without a fetch', async () => {
+    const page = await service.app.inject({ method: 'GET', url: '/docs/' });
+    // Every script is a file: a strict Content-Security-Policy needs no inline script.
+    expect(page.body.match(/<script\b[^>]*>[^<]*\S[^<]*<\/script>/g)).toBeNull();
+    const init = await service.app.inject({
+      method: 'GET',
+      url: '/docs/static/swagger-initializer.js',
+    });
+    const config = /const config = (.*)\n/.exec(init.body)?.[1];
+    expect(config).toBeDefined();
+    const uiConfig = new Function(`return ${config}`)() as { spec?: unknown };
+    expect(uiConfig.spec).toEqual(document);
   });
 });

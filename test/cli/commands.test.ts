@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { recoveryWindow } from '../../src/cli/callbacks-recover.ts';
+import { IMPORT_BATCH_ROWS } from '../../src/cli/drivers-import.ts';
 import { migrationSummary } from '../../src/cli/migrate.ts';
 import { packageVersion } from '../../src/version.ts';
 import { seedRequest, testDatabase } from '../helpers/database.ts';
@@ -87,7 +88,8 @@ describe('bad configuration', () => {
 
 describe('secret show', () => {
   it('prints only the stored secret on stdout, the same every time, and its origin on stderr', async () => {
-    const path = databasePath();
+    const { env } = await testDatabase();
+    const path = env.DATABASE_PATH as string;
 
     const first = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
     expect(first.code).toBe(0);
@@ -112,6 +114,50 @@ describe('secret show', () => {
     expect(result.stdout).toBe(`${SECRET}\n`);
     expect(result.stderr).toBe('from WEBHOOK_SECRET\n');
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('commands that read, without a database', () => {
+  it.each([
+    [['secret', 'show']],
+    [['drivers', 'export']],
+    [['callbacks', 'recover', '--since', '2026-03-01']],
+  ])('%j refuses a database that does not exist, and creates none', async (args) => {
+    const dir = tempDir('chargegate-cli-');
+    const path = join(dir, 'data', 'cg.db');
+    const result = await runInProcess(args, { DATABASE_PATH: path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `chargegate: there is no database at ${path}: set DATABASE_PATH to the server's database file (\`chargegate migrate\` or \`chargegate serve\` creates a new one)\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('secret show refuses the default ./data/chargegate.db when it is not there', async () => {
+    const dir = tempDir('chargegate-cli-');
+    const result = await runBinary(['secret', 'show'], {}, { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'there is no database at ./data/chargegate.db: set DATABASE_PATH',
+    );
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('migrate and drivers import still create it', async () => {
+    const migrated = databasePath();
+    expect((await runInProcess(['migrate'], { DATABASE_PATH: migrated })).code).toBe(0);
+    expect(existsSync(migrated)).toBe(true);
+
+    const imported = databasePath();
+    const file = writeText(
+      join(tempDir('chargegate-cli-'), 'drivers.csv'),
+      'driverId,status\nDRV-0001-ab.cd_ef~0123,active\n',
+    );
+    expect(
+      (await runInProcess(['drivers', 'import', file], { DATABASE_PATH: imported })).code,
+    ).toBe(0);
+    expect(existsSync(imported)).toBe(true);
   });
 });
 
@@ -240,6 +286,12 @@ describe('help and usage', () => {
     if (command.length > 0 && !['drivers', 'callbacks', 'secret'].includes(command.at(-1) ?? '')) {
       expect(result.stdout).toContain('Examples:\n  $ chargegate ');
     }
+  });
+
+  it('drivers import --help states the rows per transaction the import uses', async () => {
+    const result = await runInProcess(['drivers', 'import', '--help'], {});
+    expect(IMPORT_BATCH_ROWS).toBe(1_000);
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('upserted 1,000 per transaction');
   });
 
   it('the binary prints help for every command', async () => {

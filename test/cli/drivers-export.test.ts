@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { exportFormat } from '../../src/cli/drivers-export.ts';
 import type { DriverRecord } from '../../src/domain/driver.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { testDatabase } from '../helpers/database.ts';
 import { tempDir } from '../helpers/process.ts';
 import { csvText, generatedRows, runBinary, runInProcess, writeText } from './cli.ts';
 
@@ -85,7 +86,7 @@ describe('drivers export', () => {
   });
 
   it('exports an empty ACL as a header alone, or nothing for JSON lines', async () => {
-    const env = { DATABASE_PATH: join(tempDir('chargegate-cli-export-'), 'cg.db') };
+    const { env } = await testDatabase();
     expect((await runInProcess(['drivers', 'export'], env)).stdout).toBe(
       'driverId,status,expiresAt,allStations,stations\n',
     );

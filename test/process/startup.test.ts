@@ -42,6 +42,18 @@ describe('npm start', () => {
     );
   });
 
+  it('refuses a short ADMIN_TOKEN with one line that does not repeat it', async () => {
+    running = await startService(
+      { DATABASE_PATH: `${tempDir()}/cg.db`, ADMIN_TOKEN: 'guessable-pw' },
+      { ready: false },
+    );
+    expect(await running.exited).toBe(78);
+    expect(running.output().trim().split('\n')).toEqual([
+      'chargegate: invalid configuration: ADMIN_TOKEN must be at least 16 characters long',
+    ]);
+    expect(running.output()).not.toContain('guessable-pw');
+  });
+
   it('names HOST and PORT when it cannot listen', async () => {
     running = await startService(
       { DATABASE_PATH: `${tempDir()}/cg.db`, HOST: 'no-such-host.invalid' },

@@ -20,7 +20,7 @@ export const callbacksRouter = router({
         summary: 'Re-queue every failed callback of requests created in a window',
         description:
           'For use after a receiver outage: each failed callback of a request created at or after `since` (and before `until`, default now) is sent again with a fresh retry schedule.',
-        errorResponses: errorResponses(400, 401, 413, 415, 500),
+        errorResponses: errorResponses(400, 401, 408, 413, 415, 500),
       },
     })
     .input(z.strictObject({ since: instant('since'), until: instant('until').optional() }))

@@ -90,7 +90,7 @@ export const chargingSessionRequestsRouter = router({
           location: z.string().meta({ description: 'The path of the stored request' }),
         }),
         successDescription: 'Committed to the database',
-        errorResponses: errorResponses(400, 413, 415, 422, 500),
+        errorResponses: errorResponses(400, 408, 413, 415, 422, 500, 503),
       },
     })
     .input(createRequestInput)

@@ -22,7 +22,7 @@ export const driversRouter = router({
         summary: 'Create or update a driver',
         description:
           'A field left out keeps its stored value (or its default, for a new driver: expiresAt null, allStations false). Grants are not touched.',
-        errorResponses: errorResponses(400, 401, 413, 415, 500),
+        errorResponses: errorResponses(400, 401, 408, 413, 415, 500),
       },
     })
     .input(upsertDriverInput)
