@@ -6,6 +6,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { registerConsole } from './api/console-route.ts';
 import type { Services } from './api/context.ts';
 import { registerDocs } from './api/docs.ts';
 import { type Readiness, registerHealth } from './api/health.ts';
@@ -34,6 +35,8 @@ export type AppDeps = {
   metricsToken: string | undefined;
   /** Called for every incoming request (load monitoring). */
   onRequest?: () => void;
+  /** The built operator console (default `dist/console`); when missing, `/console` answers 503. */
+  consoleRoot?: string;
 };
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -47,6 +50,7 @@ export async function buildApp({
   metrics,
   metricsToken,
   onRequest,
+  consoleRoot,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -95,5 +99,6 @@ export async function buildApp({
   registerRestDoor(app, { services, prefix: '/api', bodyLimit: BODY_LIMIT });
   await registerTrpcDoor(app, { services, prefix: '/trpc', bodyLimit: BODY_LIMIT });
   await registerDocs(app, openApiDocument(version));
+  await registerConsole(app, consoleRoot);
   return app;
 }

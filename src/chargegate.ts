@@ -17,6 +17,7 @@ import { createIdempotencyKeyQueries } from './db/idempotency-keys.ts';
 import { createIntake } from './db/request-intake.ts';
 import { createRequestQueries } from './db/requests.ts';
 import { resolveWebhookSecret } from './db/settings.ts';
+import { createStatsQueries } from './db/stats.ts';
 import { createAddressPolicy } from './domain/address-policy.ts';
 import { webhookSecretKey } from './domain/webhook-secret.ts';
 import { createLoadMonitor } from './load-monitor.ts';
@@ -143,6 +144,7 @@ export async function createChargegate({
     intake,
     requests,
     drivers,
+    stats: createStatsQueries(db),
     now,
     adminToken: config.adminToken,
     wakeWorker: () => worker.wake(),

@@ -1,12 +1,14 @@
 import type { DriverQueries } from '../db/drivers.ts';
 import type { Intake } from '../db/request-intake.ts';
 import type { RequestQueries } from '../db/requests.ts';
+import type { StatsQueries } from '../db/stats.ts';
 
 /** What the procedures may use. Built once per app; tests build it from a fresh database. */
 export type Services = {
   intake: Intake;
   requests: RequestQueries;
   drivers: DriverQueries;
+  stats: StatsQueries;
   now: () => number;
   /** The bearer token for admin procedures; undefined = admin procedures answer 401. */
   adminToken: string | undefined;
