@@ -54,8 +54,13 @@ export function ActivityChart({ perMinute }: Props) {
         </text>
       </svg>
       <figcaption class="legend">
-        <span class="swatch bar" aria-hidden="true" /> Acknowledged per minute ({acknowledged} in
-        the hour) <span class="swatch line" aria-hidden="true" /> Delivered per minute ({delivered})
+        <span class="legend-item">
+          <span class="swatch bar" aria-hidden="true" /> Acknowledged per minute ({acknowledged} in
+          the hour)
+        </span>
+        <span class="legend-item">
+          <span class="swatch line" aria-hidden="true" /> Delivered per minute ({delivered})
+        </span>
       </figcaption>
     </figure>
   );
