@@ -25,7 +25,7 @@ let receiver: Receiver;
 let browser: Browser;
 const failedIds: string[] = [];
 
-async function api(method: string, path: string, body?: unknown) {
+async function api(method: string, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`${service.url}/api${path}`, {
     method,
     headers: {
@@ -99,12 +99,11 @@ async function signIn(page: Page, token = ADMIN_TOKEN) {
 }
 
 const overview = (page: Page) => page.getByRole('region', { name: 'Overview' });
+// Expressions evaluated in the page (the tests are type-checked without the DOM library).
 const storage = (page: Page) =>
-  page.evaluate(() => ({
-    session: sessionStorage.length,
-    local: localStorage.length,
-    cookie: document.cookie,
-  }));
+  page.evaluate<{ session: number; local: number; cookie: string }>(
+    '({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })',
+  );
 
 describe('operator console in Chromium', () => {
   it('signs in, shows an outage, redelivers, recovers, blocks a driver and signs out', async () => {
@@ -184,7 +183,7 @@ describe('operator console in Chromium', () => {
     if (SCREENSHOTS) {
       await detail.getByRole('button', { name: 'Close' }).click();
       await page.getByLabel('Callback state').selectOption('');
-      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate('window.scrollTo(0, 0)');
       await page.screenshot({ path: join(DOCS, 'console-overview.png') });
     }
 
@@ -224,8 +223,8 @@ describe('operator console in Chromium', () => {
     expect(await overview(page).count()).toBe(0);
 
     // A token the API refuses (here: a stale one in the tab) returns the page to sign-in.
-    await page.evaluate(() =>
-      sessionStorage.setItem('chargegate.adminToken', 'stale-token-0123456789'),
+    await page.evaluate(
+      "sessionStorage.setItem('chargegate.adminToken', 'stale-token-0123456789')",
     );
     await page.reload();
     await waitForText(page, (p) => p.getByRole('main'), /refused\. Sign in again/);
@@ -239,7 +238,7 @@ describe('operator console in Chromium', () => {
 
   it('fits a phone without horizontal scrolling and works from the keyboard', async () => {
     const { page, context, problems } = await openConsole({ width: 390, height: 844 });
-    const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
+    const pageWidth = () => page.evaluate<number>('document.documentElement.scrollWidth');
 
     await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.keyboard.press('Enter');
@@ -263,7 +262,7 @@ describe('operator console in Chromium', () => {
     await page.reload();
     await waitForText(page, overview, /Pending\s+\d+/);
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Sign out');
+    expect(await page.locator(':focus').textContent()).toBe('Sign out');
     await page.keyboard.press('Enter');
     await page.getByLabel('Admin token').waitFor();
 

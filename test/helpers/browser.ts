@@ -28,10 +28,9 @@ export async function waitForText(
 ): Promise<string> {
   return waitFor(
     async () => {
-      // The rendered text, as a person reads it (a <dt> and its <dd> on separate lines).
-      const text = await locate(page)
-        .innerText({ timeout: 1_000 })
-        .catch(() => '');
+      const element = locate(page);
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as a person reads it
+      const text = await element.innerText({ timeout: 1_000 }).catch(() => '');
       return pattern.test(text) ? text : undefined;
     },
     { timeoutMs, intervalMs: 100, what: `text matching ${pattern}` },
