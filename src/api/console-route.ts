@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody } from './errors.ts';
 
 /**
@@ -51,25 +52,28 @@ export async function registerConsole(
       return payload;
     });
 
-    const indexFile = join(root, 'index.html');
-    if (!existsSync(indexFile)) {
-      const unavailable = { logLevel: 'warn' as const };
-      for (const url of [CONSOLE_PATH, `${CONSOLE_PATH}/`, `${CONSOLE_PATH}/*`]) {
-        scope.get(url, unavailable, (_request, reply) => reply.code(503).send(NOT_BUILT));
-      }
-      return;
-    }
+    const quiet = { logLevel: 'warn' as const };
+    const notBuilt = (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.code(503).send(NOT_BUILT);
 
-    const page = readFileSync(indexFile, 'utf8');
-    const sendPage = { logLevel: 'warn' as const };
-    for (const url of [CONSOLE_PATH, `${CONSOLE_PATH}/`]) {
-      scope.get(url, sendPage, (_request, reply) =>
-        reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page),
-      );
+    // Read on every visit (it is small and rarely asked for), so a rebuild shows on reload.
+    const indexFile = join(root, 'index.html');
+    const sendPage = async (request: FastifyRequest, reply: FastifyReply) => {
+      const page = await readFile(indexFile, 'utf8').catch(() => undefined);
+      if (page === undefined) return notBuilt(request, reply);
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page);
+    };
+    scope.get(CONSOLE_PATH, quiet, sendPage);
+    scope.get(`${CONSOLE_PATH}/`, quiet, sendPage);
+
+    const assets = join(root, 'assets');
+    if (!existsSync(assets)) {
+      scope.get(`${CONSOLE_PATH}/*`, quiet, notBuilt);
+      return;
     }
     // Asset names carry a hash of their content, so a browser may keep them for good.
     await scope.register(fastifyStatic, {
-      root: join(root, 'assets'),
+      root: assets,
       prefix: `${CONSOLE_PATH}/assets/`,
       index: false,
       maxAge: '365d',

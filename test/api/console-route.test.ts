@@ -34,7 +34,8 @@ const expectSecurityHeaders = (headers: Record<string, unknown>) => {
 
 describe('GET /console', () => {
   it('serves the page and its assets with the security headers', async () => {
-    const server = await serve(builtConsole());
+    const root = builtConsole();
+    const server = await serve(root);
     for (const url of ['/console', '/console/']) {
       const page = await server.inject({ method: 'GET', url });
       expect(page.statusCode).toBe(200);
@@ -55,6 +56,10 @@ describe('GET /console', () => {
 
     const missing = await server.inject({ method: 'GET', url: '/console/assets/nope.js' });
     expect(missing.statusCode).toBe(404);
+
+    // A rebuild shows without a restart.
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>rebuilt</title>');
+    expect((await server.inject({ method: 'GET', url: '/console' })).body).toContain('rebuilt');
   });
 
   it('answers 503 in the error shape, naming the build command, when the page is not built', async () => {
