@@ -187,7 +187,7 @@ describe('operator console in Chromium', () => {
       await page.screenshot({ path: join(DOCS, 'console-overview.png') });
     }
 
-    // Drivers: grant and revoke a station, then block the driver.
+    // Drivers: grant and revoke a station, all stations, expiry, then block the driver.
     await page.getByLabel('Driver id').fill(DRIVER);
     await page.getByRole('button', { name: 'Look up' }).click();
     const drivers = page.getByRole('region', { name: 'Drivers' });
@@ -200,6 +200,22 @@ describe('operator console in Chromium', () => {
     await revoke.click();
     await revoke.waitFor({ state: 'detached' });
     expect((await api('GET', `/drivers/${DRIVER}`)).stations).toEqual([]);
+
+    const driverNow = () => api('GET', `/drivers/${DRIVER}`);
+    await drivers.getByLabel('All stations').click();
+    await waitForText(page, () => drivers, /All stations\s+no/);
+    expect((await driverNow()).allStations).toBe(false);
+    await drivers.getByLabel('All stations').click();
+    await waitForText(page, () => drivers, /All stations\s+yes/);
+    expect((await driverNow()).allStations).toBe(true);
+
+    await drivers.getByLabel('Expires at').fill('2099-06-30T12:00');
+    await drivers.getByRole('button', { name: 'Set expiry' }).click();
+    await waitForText(page, () => drivers, /Expiry set/);
+    expect(new Date((await driverNow()).expiresAt).getFullYear()).toBe(2099);
+    await drivers.getByRole('button', { name: 'Clear expiry' }).click();
+    await waitForText(page, () => drivers, /Expires\s+never/);
+    expect((await driverNow()).expiresAt).toBeNull();
 
     await drivers.getByRole('button', { name: 'Block' }).click();
     await waitForText(page, () => drivers, /Status\s+blocked/);
