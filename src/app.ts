@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { registerConsole } from './api/console-route.ts';
 import type { Services } from './api/context.ts';
 import { registerDocs } from './api/docs.ts';
 import type { ErrorBody } from './api/errors.ts';
@@ -39,6 +40,8 @@ export type AppDeps = {
   limits: HttpLimits;
   /** Called for every incoming request (load monitoring). */
   onRequest?: () => void;
+  /** The built operator console (default `dist/console`); when missing, `/console` answers 503. */
+  consoleRoot?: string;
 };
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -58,6 +61,7 @@ export async function buildApp({
   metricsToken,
   limits,
   onRequest,
+  consoleRoot,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -129,5 +133,6 @@ export async function buildApp({
   registerRestDoor(app, { services, prefix: '/api', bodyLimit: BODY_LIMIT });
   await registerTrpcDoor(app, { services, prefix: '/trpc', bodyLimit: BODY_LIMIT });
   await registerDocs(app, openApiDocument(version));
+  await registerConsole(app, consoleRoot);
   return app;
 }

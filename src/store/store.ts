@@ -3,6 +3,7 @@ import type { CallbackState, CreateRequestInput } from '../domain/charging-sessi
 import type { Decision } from '../domain/decision.ts';
 import type { DriverChanges, DriverRecord } from '../domain/driver.ts';
 import type { AttemptRecord, Claim, ListCursor, RequestRecord } from '../domain/request-record.ts';
+import type { StatsSnapshot } from '../domain/stats.ts';
 
 /**
  * The storage port. `api/`, `worker/`, `cli/` and the composition root reach the database only
@@ -40,6 +41,8 @@ export type RequestStore = {
   requeueFailed(since: number, until: number): Promise<number>;
   /** Pending callbacks, and when the oldest of them was created. */
   pendingSummary(): Promise<{ count: number; oldestCreatedAt: number | null }>;
+  /** Callbacks by state, the oldest pending one, and activity per minute from `since` on. */
+  stats(since: number): Promise<StatsSnapshot>;
 };
 
 export type ClaimOptions = {

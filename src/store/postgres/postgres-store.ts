@@ -16,6 +16,7 @@ import { type DecisionToSave, saveDecisions } from './queue/save-decisions.ts';
 import { createRequestQueries } from './requests.ts';
 import { sweep } from './retention.ts';
 import * as schema from './schema.ts';
+import { statsSnapshot } from './stats.ts';
 
 export type PostgresStoreOptions = {
   /** `postgres://…` or `postgresql://…`, libpq URL form (`?sslmode=` honoured). */
@@ -95,7 +96,11 @@ export function createPostgresStore({
     kind: 'postgres',
     location: describeUrl(url),
     requests: guardMethods(
-      { ...createRequestQueries(db, now), create: intake.create },
+      {
+        ...createRequestQueries(db, now),
+        create: intake.create,
+        stats: (since) => statsSnapshot(pool, since),
+      },
       isTransientPgError,
     ),
     queue: guardMethods(

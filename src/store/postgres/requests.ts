@@ -14,7 +14,7 @@ export type PgDatabase = NodePgDatabase<typeof schema>;
 export function createRequestQueries(
   db: PgDatabase,
   now: () => number,
-): Omit<RequestStore, 'create'> {
+): Omit<RequestStore, 'create' | 'stats'> {
   return {
     async find(id) {
       const [row] = await db.select().from(requests).where(eq(requests.id, id));

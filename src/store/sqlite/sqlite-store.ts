@@ -15,6 +15,7 @@ import { createIntake } from './intake.ts';
 import { createQueueQueries } from './queue.ts';
 import { createRequestQueries } from './requests.ts';
 import { storedWebhookSecret } from './settings.ts';
+import { createStatsQueries } from './stats.ts';
 
 export type SqliteStoreOptions = {
   /** A file path, or `:memory:`. The file's folder is created when missing. */
@@ -58,6 +59,7 @@ export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStor
       intake,
       queue: createQueueQueries(db),
       drivers: createDriverQueries(db),
+      stats: createStatsQueries(db),
     };
   }
   const shipped = shippedMigrations();
@@ -75,6 +77,7 @@ export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStor
         requeue: async (id) => q().requests.requeue(id, now()),
         requeueFailed: async (since, until) => q().requests.requeueFailed(since, until, now()),
         pendingSummary: async () => q().requests.pendingSummary(),
+        stats: async (since) => q().stats.snapshot(since),
       },
       isTransientSqliteError,
     ),

@@ -1,0 +1,1 @@
+CREATE INDEX `callback_attempts_delivered_idx` ON `callback_attempts` (`started_at`) WHERE "callback_attempts"."outcome" = 'delivered';
