@@ -88,20 +88,24 @@ describe('bad configuration', () => {
 
 describe('secret show', () => {
   it('prints only the stored secret on stdout, the same every time, and its origin on stderr', async () => {
-    const { env } = await testDatabase();
-    const path = env.DATABASE_PATH as string;
+    const database = await testDatabase();
+    const where =
+      database.kind === 'sqlite'
+        ? database.env.DATABASE_PATH
+        : new URL(database.env.DATABASE_URL as string).pathname.slice(1);
 
-    const first = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
+    const first = await runBinary(['secret', 'show'], database.env);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}\n$/);
-    expect(first.stderr).toContain(`kept in the database at ${path}`);
+    expect(first.stderr).toMatch(new RegExp(`kept in the database at \\S*${where}`));
 
-    const second = await runBinary(['secret', 'show'], { DATABASE_PATH: path });
+    const second = await runBinary(['secret', 'show'], database.env);
     expect(second.stdout).toBe(first.stdout);
-    const db = new BetterSqlite3(path, { readonly: true });
-    const stored = db.prepare("select value from settings where key = 'webhook_secret'").pluck();
-    expect(`${stored.get()}\n`).toBe(first.stdout);
-    db.close();
+    const stored = await database.sql.value<string>(
+      "select value from settings where key = 'webhook_secret'",
+    );
+    expect(`${stored}\n`).toBe(first.stdout);
+    await database.drop();
   });
 
   it('prints WEBHOOK_SECRET when it is set, without touching the database', async () => {

@@ -1,7 +1,14 @@
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach } from 'vitest';
 import { type OpenStoreOptions, openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { createTestDatabase, databaseUrl, dropTestDatabase } from './postgres.ts';
 import { tempDir } from './process.ts';
+
+/** The backend under test: the vitest project sets it. */
+export const BACKEND: 'sqlite' | 'postgres' =
+  process.env.CHARGEGATE_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
 
 /**
  * A fresh, migrated database for one test, on the backend under test, with a side connection
@@ -69,8 +76,65 @@ export function sqliteTestDatabase(path: string): TestDatabase {
   };
 }
 
-export async function testDatabase(): Promise<TestDatabase> {
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (the tests' SQL has no `?` in strings). */
+const numbered = (text: string) => {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+};
+
+function postgresSql(url: string): TestSql {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  pool.on('error', () => {});
+  const query = (text: string, params: unknown[] = []) => pool.query(numbered(text), params);
+  return {
+    async exec(text) {
+      await pool.query(text);
+    },
+    async rows<T>(text: string, params: unknown[] = []) {
+      return (await query(text, params)).rows as T[];
+    },
+    async value<T>(text: string, params: unknown[] = []) {
+      const row = (await query(text, params)).rows[0] as Record<string, unknown> | undefined;
+      return (row === undefined ? undefined : Object.values(row)[0]) as T;
+    },
+    async count(table) {
+      return Number((await pool.query(`select count(*) as n from ${table}`)).rows[0]?.n);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+async function postgresTestDatabase(empty: boolean): Promise<TestDatabase> {
+  const name = await createTestDatabase({ empty });
+  const url = databaseUrl(name);
+  const sql = postgresSql(url);
+  const config = { databaseUrl: url, databasePath: '', databaseSync: 'normal' } as const;
+  return {
+    kind: 'postgres',
+    env: { DATABASE_URL: url },
+    sql,
+    openStore: (options) => openStore(config, options),
+    async drop() {
+      await sql.close();
+      await dropTestDatabase(name);
+    },
+  };
+}
+
+/** A fresh database on the backend under test: migrated, unless `empty`. */
+export async function testDatabase({ empty = false } = {}): Promise<TestDatabase> {
+  if (BACKEND === 'postgres') return postgresTestDatabase(empty);
   const database = sqliteTestDatabase(`${tempDir()}/cg.db`);
+  if (empty) return database;
   const first = database.openStore();
   await first.migrate();
   await first.close();
@@ -136,4 +200,22 @@ export async function seedRequest(sql: TestSql, r: SeededRequest): Promise<void>
       r.cycleAttempts ?? 0,
     ],
   );
+}
+
+/**
+ * For tests of real processes: fresh databases, dropped after each test (with whatever processes
+ * still hold them). Answers a function that makes one and gives the variables that point at it.
+ */
+export function databasesDroppedAfterEach(): (options?: {
+  empty?: boolean;
+}) => Promise<Record<string, string>> {
+  const made: TestDatabase[] = [];
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((database) => database.drop()));
+  });
+  return async (options) => {
+    const database = await testDatabase(options);
+    made.push(database);
+    return database.env;
+  };
 }

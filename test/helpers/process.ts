@@ -59,11 +59,12 @@ export function spawnCollecting(
 
 export async function startService(
   env: Record<string, string>,
-  { ready = true } = {},
+  { ready = true, args }: { ready?: boolean; args?: string[] } = {},
 ): Promise<RunningService> {
+  // `npm start`, or the chargegate command with `args` (e.g. serve --no-worker).
   const { child, output, exited } = spawnCollecting(
-    'npm',
-    ['start', '--silent'],
+    args ? 'node' : 'npm',
+    args ? ['bin/chargegate.js', ...args] : ['start', '--silent'],
     {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -1,12 +1,14 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validRequest } from '../helpers/app.ts';
-import { type RunningService, startService, tempDir } from '../helpers/process.ts';
+import { databasesDroppedAfterEach } from '../helpers/database.ts';
+import { type RunningService, startService } from '../helpers/process.ts';
 import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
+const database = databasesDroppedAfterEach();
 let services: RunningService[] = [];
 let receiver: Receiver | undefined;
 afterEach(async () => {
@@ -40,8 +42,7 @@ const view = async (url: string, requestId: string) =>
 
 describe('kill -9', () => {
   it('loses no acknowledged request', async () => {
-    const dir = tempDir();
-    const env = { DATABASE_PATH: `${dir}/cg.db`, CALLBACK_RETRY_SCHEDULE: '1h' };
+    const env = { ...(await database()), CALLBACK_RETRY_SCHEDULE: '1h' };
     const first = await start(env);
     // A callback that can never be reached keeps every request pending.
     const ids = await Promise.all(
@@ -55,12 +56,11 @@ describe('kill -9', () => {
   });
 
   it('loses no pending callback: 100 requests acknowledged while the receiver is down are all delivered after restart', async () => {
-    const dir = tempDir();
     receiver = await startReceiver();
     const { port } = receiver;
     await receiver.close();
     const env = {
-      DATABASE_PATH: `${dir}/cg.db`,
+      ...(await database()),
       WEBHOOK_SECRET: SECRET,
       CALLBACK_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms',
       CALLBACK_TIMEOUT_MS: '1000',
@@ -107,11 +107,10 @@ describe('kill -9', () => {
 
 describe('SIGTERM', () => {
   it('lets a slow callback finish, records it, and exits 0', async () => {
-    const dir = tempDir();
     receiver = await startReceiver((_received, _index, response) => {
       setTimeout(() => response.writeHead(200).end(), 1_500);
     });
-    const env = { DATABASE_PATH: `${dir}/cg.db`, CALLBACK_TIMEOUT_MS: '10000' };
+    const env = { ...(await database()), CALLBACK_TIMEOUT_MS: '10000' };
     const first = await start(env);
     const requestId = await create(first.url, receiver.url);
     await waitFor(() => receiver?.received.length === 1);
@@ -129,10 +128,9 @@ describe('SIGTERM', () => {
   });
 
   it('refuses new requests once shutdown starts, and a second signal exits at once', async () => {
-    const dir = tempDir();
     receiver = await startReceiver(() => {});
     const first = await start({
-      DATABASE_PATH: `${dir}/cg.db`,
+      ...(await database()),
       CALLBACK_TIMEOUT_MS: '30000',
       SHUTDOWN_TIMEOUT_MS: '30000',
     });

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningService, startService, tempDir } from '../helpers/process.ts';
+import { databasesDroppedAfterEach } from '../helpers/database.ts';
+import { type RunningService, startService } from '../helpers/process.ts';
 import { openConnection, type RawConnection, within } from '../helpers/raw-http.ts';
 
+const database = databasesDroppedAfterEach();
 let running: RunningService | undefined;
 let connections: RawConnection[] = [];
 afterEach(async () => {
@@ -16,7 +18,7 @@ describe('SIGTERM with clients connected', () => {
     const shutdownTimeoutMs = 2_000;
     // The default 10 s request timeout: only the shutdown itself can end the stalled request in time.
     running = await startService({
-      DATABASE_PATH: `${tempDir()}/cg.db`,
+      ...(await database()),
       SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
     });
     const port = Number(new URL(running.url).port);

@@ -61,7 +61,7 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 const TRANSIENT_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended|connect ECONNREFUSED/i;
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended|connect ECONNREFUSED|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /** Whether an error says the database is unreachable or cannot take work right now. */
 export function isTransientPgError(error: unknown): boolean {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { MigrationError } from '../migration-error.ts';
 import * as schema from './schema.ts';
 
@@ -36,12 +36,41 @@ export function openDatabase({ path, sync }: OpenDatabaseOptions): Database {
 /** Applies pending migrations from `migrations/`; throws a MigrationError naming the cause. */
 export function migrateDatabase(db: Database): void {
   try {
-    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    applyMigrations(db);
   } catch (error) {
     const cause = error instanceof Error ? (error.cause ?? error) : error;
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new MigrationError(`database migration failed: ${detail}`, { cause: error });
   }
+}
+
+/**
+ * drizzle's migrator, made safe for several processes starting at once on one file: it reads
+ * which migrations were applied before it begins its transaction, so two processes could both
+ * apply the same one. Here the check and the migrations share one IMMEDIATE transaction: the
+ * second process waits for the first (busy_timeout), then finds nothing pending. The rows written
+ * to __drizzle_migrations are drizzle's own, so either migrator can take over.
+ */
+function applyMigrations(db: Database): void {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  const client = db.$client;
+  client.transaction(() => {
+    client.exec(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+    );
+    const last = client
+      .prepare(`SELECT created_at FROM ${MIGRATIONS_TABLE} ORDER BY created_at DESC LIMIT 1`)
+      .pluck()
+      .get() as number | string | undefined;
+    const record = client.prepare(
+      `INSERT INTO ${MIGRATIONS_TABLE} ("hash", "created_at") VALUES (?, ?)`,
+    );
+    for (const migration of migrations) {
+      if (last !== undefined && Number(last) >= migration.folderMillis) continue;
+      for (const statement of migration.sql) client.exec(statement);
+      record.run(migration.hash, migration.folderMillis);
+    }
+  }).immediate();
 }
 
 /** Whether the database answers a trivial query. */
