@@ -95,8 +95,15 @@ export async function startService(
     },
   };
   if (!ready) return running;
+  let exitCode: number | string | undefined;
+  void exited.then((code) => {
+    exitCode = code;
+  });
   const url = await waitFor(
-    () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1],
+    () => {
+      if (exitCode !== undefined) throw new Error(`the service exited (${exitCode})`);
+      return /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1];
+    },
     { timeoutMs: 30_000, what: 'the service to listen' },
   ).catch(async (error) => {
     await running.kill9();

@@ -32,6 +32,12 @@ export function createPool({ url, size, onError }: PoolOptions): pg.Pool {
     application_name: 'chargegate',
   });
   pool.on('error', onError);
+  // A connection broken while checked out (the server terminated it between two statements)
+  // emits 'error' on its client, where the pool does not listen: without this listener the
+  // process would crash. The statement in progress, if any, fails on its own.
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+  });
   return pool;
 }
 

@@ -93,7 +93,7 @@ export function createRequestQueries(
       const [row] = await db
         .select({
           count: sql<number>`count(*)::int`,
-          oldest: sql<number | null>`min(${requests.createdAt})`,
+          oldest: sql<number | null>`min(${requests.createdAt})`.mapWith(Number),
         })
         .from(requests)
         .where(eq(requests.callbackState, 'pending'));

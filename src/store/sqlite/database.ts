@@ -54,23 +54,25 @@ export function migrateDatabase(db: Database): void {
 function applyMigrations(db: Database): void {
   const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
   const client = db.$client;
-  client.transaction(() => {
-    client.exec(
-      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
-    );
-    const last = client
-      .prepare(`SELECT created_at FROM ${MIGRATIONS_TABLE} ORDER BY created_at DESC LIMIT 1`)
-      .pluck()
-      .get() as number | string | undefined;
-    const record = client.prepare(
-      `INSERT INTO ${MIGRATIONS_TABLE} ("hash", "created_at") VALUES (?, ?)`,
-    );
-    for (const migration of migrations) {
-      if (last !== undefined && Number(last) >= migration.folderMillis) continue;
-      for (const statement of migration.sql) client.exec(statement);
-      record.run(migration.hash, migration.folderMillis);
-    }
-  }).immediate();
+  client
+    .transaction(() => {
+      client.exec(
+        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+      );
+      const last = client
+        .prepare(`SELECT created_at FROM ${MIGRATIONS_TABLE} ORDER BY created_at DESC LIMIT 1`)
+        .pluck()
+        .get() as number | string | undefined;
+      const record = client.prepare(
+        `INSERT INTO ${MIGRATIONS_TABLE} ("hash", "created_at") VALUES (?, ?)`,
+      );
+      for (const migration of migrations) {
+        if (last !== undefined && Number(last) >= migration.folderMillis) continue;
+        for (const statement of migration.sql) client.exec(statement);
+        record.run(migration.hash, migration.folderMillis);
+      }
+    })
+    .immediate();
 }
 
 /** Whether the database answers a trivial query. */
