@@ -47,6 +47,7 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
   });
   const store = openStore(config, {
     onCommitBatch: (size) => metrics.commitBatchSize.observe(size),
+    onError: (error) => log.error({ err: error }, `database: ${error.message}`),
   });
   try {
     await store.migrate();

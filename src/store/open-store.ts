@@ -32,5 +32,6 @@ export function openStore(
     sync: config.databaseSync,
     now,
     onCommitBatch,
+    onError,
   });
 }

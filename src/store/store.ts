@@ -110,8 +110,11 @@ export type RetentionStore = {
   sweep(finishedBefore: number, limit: number): Promise<number>;
 };
 
-/** Which checks pass; `/readyz` names the failing ones. */
-export type StoreHealth = { database: boolean; migrations: boolean };
+/**
+ * Which checks pass; `/readyz` names the failing ones. `database`: it answers (and, for SQLite,
+ * the file is the one opened); `writable`: the last commit succeeded, or a write probe did.
+ */
+export type StoreHealth = { database: boolean; migrations: boolean; writable: boolean };
 
 export type Store = {
   /** `sqlite` or `postgres`: for logs and the CLI's messages only. */

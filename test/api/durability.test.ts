@@ -70,7 +70,7 @@ describe('readiness', () => {
     expect(after.statusCode).toBe(200);
     expect(after.json()).toEqual({
       status: 'ready',
-      checks: { database: true, migrations: true, worker: true },
+      checks: { database: true, migrations: true, writable: true, worker: true },
     });
     await service.worker.stop(100);
     expect((await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
@@ -85,7 +85,7 @@ describe('readiness', () => {
     await service.store.close();
     const response = await service.app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
-    expect(response.json().message).toBe('not ready: database, migrations, worker');
+    expect(response.json().message).toBe('not ready: database, migrations, writable, worker');
     await service.app.close();
   });
 

@@ -38,14 +38,16 @@ export async function buildService(
     now: options.now ?? Date.now,
     processMetrics,
   });
+  const log = options.log ?? pino({ level: 'silent' });
   const store = database.openStore({
     now: options.now,
     onCommitBatch: (size) => metrics.commitBatchSize.observe(size),
+    onError: (error) => log.error({ err: error }, `database: ${error.message}`),
   });
   const chargegate = await createChargegate({
     config,
     store,
-    log: options.log ?? pino({ level: 'silent' }),
+    log,
     now: options.now,
     random: options.random,
     metrics,

@@ -235,7 +235,7 @@ describe('the store contract', () => {
 
   it('reports its health and the migrations it has', async () => {
     const { a } = await twoInstances();
-    expect(await a.health()).toEqual({ database: true, migrations: true });
+    expect(await a.health()).toEqual({ database: true, migrations: true, writable: true });
     const { applied, shipped } = await a.migrations();
     expect(applied).toBe(shipped.length);
     expect(await a.migrate()).toEqual([]);

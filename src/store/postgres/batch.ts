@@ -14,6 +14,7 @@ type Pending<I, O> = { item: I; resolve: (value: O) => void; reject: (error: unk
 export function createBatch<I, O>(
   run: (items: I[]) => Promise<O[]>,
   onBatch?: (size: number) => void,
+  onFailure?: (error: unknown) => void,
 ): Batch<I, O> {
   let queue: Pending<I, O>[] = [];
   let scheduled = false;
@@ -31,6 +32,7 @@ export function createBatch<I, O>(
         pending.resolve(results[index] as O);
       });
     } catch (error) {
+      onFailure?.(error);
       for (const pending of batch) pending.reject(error);
     }
   }

@@ -43,11 +43,12 @@ export type IntakeDeps = {
   pool: pg.Pool;
   now: () => number;
   onCommitBatch?: (size: number) => void;
+  onFailure?: (error: unknown) => void;
   /** Called after each commit that stored new requests. */
   onCreated: () => void;
 };
 
-export function createIntake({ pool, now, onCommitBatch, onCreated }: IntakeDeps) {
+export function createIntake({ pool, now, onCommitBatch, onFailure, onCreated }: IntakeDeps) {
   async function store(items: Item[]): Promise<CreateOutcome[]> {
     const createdAt = now();
     return inTransaction(pool, async (client) => {
@@ -111,7 +112,7 @@ export function createIntake({ pool, now, onCommitBatch, onCreated }: IntakeDeps
     }
   }
 
-  const batch = createBatch(storeBatch, onCommitBatch);
+  const batch = createBatch(storeBatch, onCommitBatch, onFailure);
 
   async function create(
     input: CreateRequestInput,

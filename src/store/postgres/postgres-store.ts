@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { generateWebhookSecret } from '../../domain/webhook-secret.ts';
 import { guardMethods } from '../errors.ts';
 import type { Store } from '../store.ts';
+import { createWriteHealth } from '../write-health.ts';
 import { createBatch } from './batch.ts';
 import { createDriverQueries } from './drivers.ts';
 import { createIntake } from './intake.ts';
@@ -56,6 +57,20 @@ export function createPostgresStore({
   const pool = createPool({ url, size: poolSize, onError });
   const db = drizzle({ client: pool, schema });
   const notifier = createNotifier({ url, pool, onError });
+  const writes = createWriteHealth(
+    () =>
+      pool.query(
+        `INSERT INTO settings (key, value) VALUES ('health_probe', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(now())],
+      ),
+    isTransientPgError,
+  );
+  /** Every batch's outcome tells readiness whether the database takes writes. */
+  const committed = (size: number) => {
+    writes.succeeded();
+    onCommitBatch?.(size);
+  };
   const listeners = new Set<() => void>();
   const wake = () => {
     for (const listener of listeners) listener();
@@ -63,7 +78,8 @@ export function createPostgresStore({
   const intake = createIntake({
     pool,
     now,
-    onCommitBatch,
+    onCommitBatch: committed,
+    onFailure: writes.failed,
     onCreated: () => {
       wake();
       notifier.committed();
@@ -79,7 +95,8 @@ export function createPostgresStore({
         );
         return items.map((item) => kept.has(item.claim.id));
       }),
-    onCommitBatch,
+    committed,
+    writes.failed,
   );
   const finished = createBatch(
     (items: FinishedAttempt[]) =>
@@ -87,7 +104,8 @@ export function createPostgresStore({
         const kept = await finishAttempts(client, items);
         return items.map((item) => kept.has(item.claim.id));
       }),
-    onCommitBatch,
+    committed,
+    writes.failed,
   );
   const shipped = shippedMigrations();
   let closed: Promise<void> | undefined;
@@ -143,9 +161,13 @@ export function createPostgresStore({
     async health() {
       try {
         const applied = await appliedMigrationCount(pool);
-        return { database: true, migrations: applied >= shipped.length };
+        return {
+          database: true,
+          migrations: applied >= shipped.length,
+          writable: await writes.writable(),
+        };
       } catch {
-        return { database: false, migrations: false };
+        return { database: false, migrations: false, writable: false };
       }
     },
     onCommitted(listener) {

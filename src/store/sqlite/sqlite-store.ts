@@ -1,5 +1,6 @@
-import { guardMethods } from '../errors.ts';
+import { guardMethods, StoreUnavailableError } from '../errors.ts';
 import type { Store } from '../store.ts';
+import { createWriteHealth } from '../write-health.ts';
 import {
   appliedMigrationCount,
   isDatabaseOpen,
@@ -9,6 +10,7 @@ import {
   shippedMigrations,
 } from './database.ts';
 import { createDriverQueries } from './drivers.ts';
+import { fileIdentity } from './file-identity.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createIdempotencyKeyQueries } from './idempotency-keys.ts';
 import { createIntake } from './intake.ts';
@@ -25,19 +27,57 @@ export type SqliteStoreOptions = {
   now: () => number;
   /** Called with the size of each group commit. */
   onCommitBatch?: (size: number) => void;
+  /** Faults no caller awaited, reported once: the database file deleted or replaced. */
+  onError?: (error: Error) => void;
 };
 
 /**
  * The embedded store: one SQLite file in WAL mode, opened by better-sqlite3. Its calls are
  * synchronous underneath; writes from one turn of the event loop share one commit.
  */
-export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStoreOptions): Store {
+export function createSqliteStore({
+  path,
+  sync,
+  now,
+  onCommitBatch,
+  onError = () => {},
+}: SqliteStoreOptions): Store {
   const db = openDatabase({ path, sync });
-  const groupCommit = createGroupCommit({ db, onBatch: onCommitBatch });
+  const file = fileIdentity(path);
+  const writes = createWriteHealth(
+    () =>
+      db.$client
+        .prepare(
+          "INSERT INTO settings (key, value) VALUES ('health_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .run(String(now())),
+    isTransientSqliteError,
+  );
+  const groupCommit = createGroupCommit({
+    db,
+    onBatch: (size) => {
+      writes.succeeded();
+      onCommitBatch?.(size);
+    },
+    onFailure: writes.failed,
+  });
   const listeners = new Set<() => void>();
+  let reported = false;
+  /** Refuses all work once the path no longer names the file opened (see file-identity.ts). */
+  function checkFile(): void {
+    const problem = file.problem();
+    if (problem === undefined) return;
+    const error = new StoreUnavailableError(
+      new Error(`${problem}; restart chargegate on the right file`),
+    );
+    if (!reported) onError(error);
+    reported = true;
+    throw error;
+  }
   // Statements are prepared on first use, once `migrate()` has made the tables.
   let prepared: ReturnType<typeof prepare> | undefined;
   const q = () => {
+    checkFile();
     prepared ??= prepare();
     return prepared;
   };
@@ -134,10 +174,11 @@ export function createSqliteStore({ path, sync, now, onCommitBatch }: SqliteStor
     },
     webhookSecret: async () => storedWebhookSecret(db),
     async health() {
-      const open = isDatabaseOpen(db);
+      const open = isDatabaseOpen(db) && file.problem() === undefined;
       return {
         database: open,
         migrations: open && appliedMigrationCount(db) >= shipped.length,
+        writable: open && (await writes.writable()),
       };
     },
     onCommitted(listener) {

@@ -32,7 +32,7 @@ describe('a database written by release 0.1.0', () => {
     expect((await store.migrations()).applied).toBe(1);
     const applied = await store.migrate();
     expect(applied.length).toBeGreaterThan(0);
-    expect(await store.health()).toEqual({ database: true, migrations: true });
+    expect(await store.health()).toEqual({ database: true, migrations: true, writable: true });
 
     expect(await store.requests.find(ALLOWED)).toMatchObject({
       driverId: 'DRIVER-FIXTURE-0000000001',
