@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { NextStep } from '../../domain/attempt.ts';
 import { type AclFacts, type Decision, decideWithAcl } from '../../domain/decision.ts';
 import type { AttemptRecord, Claim } from '../../domain/request-record.ts';
+import { aclFactsOf, markDecided } from '../acl-at-claim.ts';
 import type { ClaimOptions, ClaimResult } from '../store.ts';
 import type { Database } from './database.ts';
 import { toRecord } from './requests.ts';
@@ -13,6 +14,8 @@ import { callbackAttempts, driverStations, drivers, requests } from './schema.ts
  * each claim exclusive: two processes on one file never claim the same row, because the second
  * claim's UPDATE runs only after the first committed and then finds the row locked.
  */
+
+const UNKNOWN_DRIVER = { status: null, expiresAt: null, allStations: null, granted: false };
 
 export function createQueueQueries(db: Database) {
   const p = sql.placeholder;
@@ -118,30 +121,12 @@ export function createQueueQueries(db: Database) {
 
       const facts = new Map<string, AclFacts>();
       const ids = JSON.stringify(undecided.map(({ claim }) => claim.id));
-      for (const row of aclFacts.all({ ids })) {
-        facts.set(row.id, {
-          driver:
-            row.status === null
-              ? undefined
-              : { status: row.status, expiresAt: row.expiresAt, allStations: !!row.allStations },
-          granted: row.granted === 1,
-        });
-      }
+      for (const row of aclFacts.all({ ids })) facts.set(row.id, aclFactsOf(row));
       for (const result of undecided) {
-        const { driver, granted } = facts.get(result.claim.id) ?? {
-          driver: undefined,
-          granted: false,
-        };
+        const { driver, granted } = facts.get(result.claim.id) ?? aclFactsOf(UNKNOWN_DRIVER);
         const decision = decideWithAcl(driver, granted, now);
         saveDecision(result.claim, decision, now, lockedUntil);
-        Object.assign(result.claim, {
-          decisionStatus: decision.status,
-          decisionSource: decision.source,
-          decisionReason: decision.reason,
-          authorizationReference: decision.authorizationReference ?? null,
-          decidedAt: now,
-        });
-        result.decidedNow = true;
+        markDecided(result, decision, now);
       }
       return claimed;
     },

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { type AclDriver, type Decision, decideWithAcl } from '../../../domain/decision.ts';
 import type { RequestRecord } from '../../../domain/request-record.ts';
+import { aclFactsOf, markDecided } from '../../acl-at-claim.ts';
 import type { ClaimOptions, ClaimResult } from '../../store.ts';
 import { inTransaction } from '../pool.ts';
 import { requestColumns, toRecord } from '../rows.ts';
@@ -64,17 +65,15 @@ export async function claimDue(
 
     const decided: Array<{ result: ClaimResult; decision: Decision }> = [];
     rows.forEach((row, index) => {
-      const result = results[index] as ClaimResult;
       if (row.decisionStatus !== null) return;
-      const driver =
-        row.aclStatus === null
-          ? undefined
-          : {
-              status: row.aclStatus,
-              expiresAt: row.aclExpiresAt,
-              allStations: row.aclAllStations === true,
-            };
-      decided.push({ result, decision: decideWithAcl(driver, row.aclGranted, now) });
+      const { driver, granted } = aclFactsOf({
+        status: row.aclStatus,
+        expiresAt: row.aclExpiresAt,
+        allStations: row.aclAllStations,
+        granted: row.aclGranted,
+      });
+      const result = results[index] as ClaimResult;
+      decided.push({ result, decision: decideWithAcl(driver, granted, now) });
     });
     if (decided.length === 0) return results;
     await saveDecisions(
@@ -82,16 +81,7 @@ export async function claimDue(
       decided.map(({ result, decision }) => ({ claim: result.claim, decision, decidedAt: now })),
       lockedUntil,
     );
-    for (const { result, decision } of decided) {
-      Object.assign(result.claim, {
-        decisionStatus: decision.status,
-        decisionSource: decision.source,
-        decisionReason: decision.reason,
-        authorizationReference: decision.authorizationReference ?? null,
-        decidedAt: now,
-      });
-      result.decidedNow = true;
-    }
+    for (const { result, decision } of decided) markDecided(result, decision, now);
     return results;
   });
 }
