@@ -96,12 +96,26 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     }),
   };
 
+  // Read once per scrape for both gauges. While the database is unavailable the gauges keep
+  // their last values, so that the rest of the scrape (the errors, above all) still answers.
+  let summary: Promise<{ count: number; oldestCreatedAt: number | null } | undefined> | undefined;
+  const readSummary = () => {
+    summary ??= pendingSummary()
+      .catch(() => undefined)
+      .finally(() => {
+        setImmediate(() => {
+          summary = undefined;
+        });
+      });
+    return summary;
+  };
   new Gauge({
     name: 'chargegate_callbacks_pending',
     help: 'Callbacks waiting for delivery (in flight or scheduled)',
     registers,
     async collect() {
-      this.set((await pendingSummary()).count);
+      const read = await readSummary();
+      if (read) this.set(read.count);
     },
   });
   new Gauge({
@@ -109,7 +123,9 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     help: 'Age of the oldest request whose callback is still pending; 0 when none is',
     registers,
     async collect() {
-      const oldest = (await pendingSummary()).oldestCreatedAt;
+      const read = await readSummary();
+      if (!read) return;
+      const oldest = read.oldestCreatedAt;
       this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
     },
   });

@@ -286,6 +286,10 @@ describe.runIf(process.env.CHARGEGATE_TEST_BACKEND === 'postgres')('on PostgreSQ
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { message: string }).message).toContain('database');
       expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+      // Metrics still answer: an outage is when they are needed.
+      const scrape = await fetch(`${instance.url}/metrics`);
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toContain('chargegate_callbacks_pending');
     } finally {
       await withAdmin((client) => client.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`));
     }
