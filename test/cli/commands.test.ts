@@ -165,6 +165,29 @@ describe('commands that read, without a database', () => {
   });
 });
 
+describe('drivers import and export on the configured database', () => {
+  it('imports the example file and exports the same drivers again, on either backend', async () => {
+    const database = await testDatabase();
+    const examples = new URL('../../examples/', import.meta.url).pathname;
+    const imported = await runBinary(
+      ['drivers', 'import', `${examples}drivers.jsonl`],
+      database.env,
+    );
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/^imported \d+ rows, skipped 0,/);
+    const count = Number(/^imported (\d+)/.exec(imported.stdout)?.[1]);
+    expect(await database.sql.count('drivers')).toBe(count);
+
+    const exported = await runBinary(['drivers', 'export', '--format', 'jsonl'], database.env);
+    expect(exported.code).toBe(0);
+    const lines = exported.stdout.trim().split('\n');
+    expect(lines).toHaveLength(count);
+    const ids = lines.map((line) => JSON.parse(line).driverId as string);
+    expect(ids).toEqual([...ids].sort());
+    await database.drop();
+  });
+});
+
 describe('callbacks recover', () => {
   const at = (iso: string) => Date.parse(iso);
 
