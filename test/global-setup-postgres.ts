@@ -1,14 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { openStore } from '../src/store/open-store.ts';
-import { databaseUrl, TEMPLATE, withAdmin } from './helpers/postgres.ts';
+import { databaseUrl, withAdmin } from './helpers/postgres.ts';
 
-/** Makes the migrated template every PostgreSQL test database is copied from. */
-export default async function setup(): Promise<void> {
-  await withAdmin(async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${TEMPLATE}`);
-  });
+/**
+ * Makes the migrated template every PostgreSQL test database of this run is copied from, and
+ * drops it at the end. Its name reaches the test processes through the environment they inherit.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const template = `chargegate_test_template_${randomBytes(4).toString('hex')}`;
+  process.env.CHARGEGATE_TEST_TEMPLATE = template;
+  await withAdmin((client) => client.query(`CREATE DATABASE ${template}`));
   const store = openStore({
-    databaseUrl: databaseUrl(TEMPLATE),
+    databaseUrl: databaseUrl(template),
     databasePath: '',
     databaseSync: 'normal',
   });
@@ -17,4 +20,7 @@ export default async function setup(): Promise<void> {
   } finally {
     await store.close();
   }
+  return async () => {
+    await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`));
+  };
 }

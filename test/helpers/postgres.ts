@@ -10,7 +10,17 @@ import pg from 'pg';
 
 export const ADMIN_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE = 'chargegate_test_template';
+
+/**
+ * The template of this run: named by the global setup, so that runs sharing one server (two
+ * checkouts, two terminals) never drop each other's template.
+ */
+export const templateName = () => {
+  const name = process.env.CHARGEGATE_TEST_TEMPLATE;
+  if (!name)
+    throw new Error('no template database: the global setup of the postgres project names it');
+  return name;
+};
 
 export function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);
@@ -39,7 +49,7 @@ export async function createTestDatabase({ empty = false } = {}): Promise<string
     // Two copies of one template at the same moment can collide on its lock: try again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+        await client.query(`CREATE DATABASE ${name} TEMPLATE ${templateName()}`);
         return;
       } catch (error) {
         if (attempt >= 20 || (error as { code?: string }).code !== '55006') throw error;
