@@ -10,6 +10,7 @@ import { tempDir } from '../../helpers/process.ts';
  * carry it forward with every row intact.
  */
 const FIXTURE = new URL('../../fixtures/chargegate-0.1.0.db', import.meta.url).pathname;
+const WRITTEN = Date.parse('2026-11-25T13:35:43Z');
 const ALLOWED = '01a212eb-574d-7431-9eec-140f661aa545';
 const BLOCKED = '01a212eb-575d-71a3-a9d9-0f2d1b046e43';
 const UNKNOWN = '01a212eb-576b-7488-9815-774ebe963cf0';
@@ -23,7 +24,8 @@ afterEach(async () => {
 function upgradedCopy(): Store {
   const path = `${tempDir()}/old.db`;
   copyFileSync(FIXTURE, path);
-  return openStore({ databasePath: path, databaseSync: 'normal' });
+  // The fixture's clock: a minute after it was written, when its retries were an hour away.
+  return openStore({ databasePath: path, databaseSync: 'normal' }, { now: () => WRITTEN + 60_000 });
 }
 
 describe('a database written by release 0.1.0', () => {
