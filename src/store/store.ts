@@ -56,6 +56,11 @@ export type ClaimOptions = {
    * facts read with the claim, and store the decisions with it.
    */
   decideByAcl: boolean;
+  /**
+   * Callback origins (`callbackOriginOf`) to pass over: due callbacks to them stay where they are,
+   * unclaimed and untouched, and younger ones to other origins are claimed instead.
+   */
+  excludeOrigins?: readonly string[];
 };
 
 /** A claim and whether the built-in ACL decided it while it was claimed. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /**
@@ -10,7 +10,14 @@ import pg from 'pg';
 
 export const ADMIN_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE = 'chargegate_test_template';
+/**
+ * One template per checkout: several checkouts (branches with different migrations) may run their
+ * suites against one server at once, and each run drops and remakes its template.
+ */
+export const TEMPLATE = `chargegate_test_template_${createHash('sha256')
+  .update(new URL('../..', import.meta.url).pathname)
+  .digest('hex')
+  .slice(0, 10)}`;
 
 export function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { NextStep } from '../../domain/attempt.ts';
+import { callbackOriginOf } from '../../domain/callback-origin.ts';
 import { type AclFacts, type Decision, decideWithAcl } from '../../domain/decision.ts';
 import type { AttemptRecord, Claim } from '../../domain/request-record.ts';
 import type { ClaimOptions, ClaimResult } from '../store.ts';
@@ -22,6 +23,13 @@ export function createQueueQueries(db: Database) {
     lte(requests.nextAttemptAt, p('now')),
     or(isNull(requests.lockedUntil), lte(requests.lockedUntil, p('now'))),
   );
+  // Held origins are passed over by reading on along the due index: the claim costs more the
+  // more due rows of held origins come first, but it never waits behind them. A row without
+  // its origin yet (stored before the column existed) is claimed and gets it below.
+  const notExcluded = or(
+    isNull(requests.callbackOrigin),
+    sql`${requests.callbackOrigin} not in (select value from json_each(${p('excluded')}))`,
+  );
 
   // The token increases with every claim of a row, so a write made under an earlier claim of it
   // (a lease that expired while its attempt hung) no longer matches and is refused.
@@ -38,12 +46,18 @@ export function createQueueQueries(db: Database) {
         db
           .select({ id: requests.id })
           .from(requests)
-          .where(isDue)
+          .where(and(isDue, notExcluded))
           .orderBy(asc(requests.nextAttemptAt))
           .limit(p('limit')),
       ),
     )
     .returning()
+    .prepare();
+
+  const setOrigin = db
+    .update(requests)
+    .set({ callbackOrigin: sql`${p('origin')}` })
+    .where(eq(requests.id, p('id')))
     .prepare();
 
   const aclFacts = db
@@ -105,9 +119,19 @@ export function createQueueQueries(db: Database) {
 
   return {
     /** Runs inside the group commit; decisions made here share the claim's commit. */
-    claimDue({ owner, limit, leaseMs, decideByAcl }: ClaimOptions, now: number): ClaimResult[] {
+    claimDue(
+      { owner, limit, leaseMs, decideByAcl, excludeOrigins = [] }: ClaimOptions,
+      now: number,
+    ): ClaimResult[] {
       const lockedUntil = now + leaseMs;
-      const claimed = claim.all({ owner, now, lockedUntil, limit }).map(
+      const excluded = JSON.stringify(excludeOrigins);
+      const rows = claim.all({ owner, now, lockedUntil, limit, excluded });
+      for (const row of rows) {
+        if (row.callbackOrigin === null) {
+          setOrigin.run({ id: row.id, origin: callbackOriginOf(row.callbackUrl) });
+        }
+      }
+      const claimed = rows.map(
         (row): ClaimResult => ({
           claim: { ...toRecord(row), owner, token: row.claimToken },
           decidedNow: false,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { callbackOriginOf } from '../../../domain/callback-origin.ts';
 import { type AclDriver, type Decision, decideWithAcl } from '../../../domain/decision.ts';
 import type { RequestRecord } from '../../../domain/request-record.ts';
 import type { ClaimOptions, ClaimResult } from '../../store.ts';
@@ -17,12 +18,17 @@ import { saveDecisions } from './save-decisions.ts';
  * subquery once: inlined into the UPDATE, the planner may re-run it (as a join or after a
  * concurrent update) and lock, or claim, more rows than LIMIT. Each claim increments
  * `claim_token`: the token fences every later write made under the claim.
+ *
+ * Excluded origins are passed over by reading on along the due index: the claim costs more the
+ * more due rows of held origins come first, but it never waits behind them. A row without its
+ * origin yet (stored before the column existed) is claimed and gets it in the same transaction.
  */
 const CLAIM = `
   WITH due AS MATERIALIZED (
     SELECT id, driver_id, station_id FROM charging_session_requests
     WHERE callback_state = 'pending' AND next_attempt_at <= $1
       AND (locked_until IS NULL OR locked_until <= $1)
+      AND (callback_origin IS NULL OR callback_origin <> ALL($5::text[]))
     ORDER BY next_attempt_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -34,12 +40,18 @@ const CLAIM = `
   LEFT JOIN driver_stations AS s
     ON s.driver_id = due.driver_id AND s.station_id = lower(due.station_id)
   WHERE r.id = due.id
-  RETURNING ${requestColumns('r')}, r.claim_token AS token,
+  RETURNING ${requestColumns('r')}, r.claim_token AS token, r.callback_origin AS "callbackOrigin",
     d.status AS "aclStatus", d.expires_at AS "aclExpiresAt", d.all_stations AS "aclAllStations",
     s.driver_id IS NOT NULL AS "aclGranted"`;
 
+const SET_ORIGINS = `
+  UPDATE charging_session_requests AS r SET callback_origin = t.origin
+  FROM unnest($1::text[], $2::text[]) AS t(id, origin)
+  WHERE r.id = t.id`;
+
 type ClaimedRow = RequestRecord & {
   token: number;
+  callbackOrigin: string | null;
   aclStatus: AclDriver['status'] | null;
   aclExpiresAt: number | null;
   aclAllStations: boolean | null;
@@ -48,12 +60,25 @@ type ClaimedRow = RequestRecord & {
 
 export async function claimDue(
   pool: pg.Pool,
-  { owner, limit, leaseMs, decideByAcl }: ClaimOptions,
+  { owner, limit, leaseMs, decideByAcl, excludeOrigins = [] }: ClaimOptions,
   now: number,
 ): Promise<ClaimResult[]> {
   const lockedUntil = now + leaseMs;
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<ClaimedRow>(CLAIM, [now, limit, owner, lockedUntil]);
+    const { rows } = await client.query<ClaimedRow>(CLAIM, [
+      now,
+      limit,
+      owner,
+      lockedUntil,
+      excludeOrigins,
+    ]);
+    const unstamped = rows.filter((row) => row.callbackOrigin === null);
+    if (unstamped.length > 0) {
+      await client.query(SET_ORIGINS, [
+        unstamped.map((row) => row.id),
+        unstamped.map((row) => callbackOriginOf(row.callbackUrl)),
+      ]);
+    }
     const results = rows.map(
       (row): ClaimResult => ({
         claim: { ...toRecord(row), owner, token: row.token },
