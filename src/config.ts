@@ -225,11 +225,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /**
- * A quarter of the worker's concurrency, rounded up (16 of the default 64): one origin that hangs
- * leaves three quarters to the others, and one healthy origin still gets attempts in parallel.
+ * Half the worker's concurrency, rounded up (32 of the default 64): an origin that hangs leaves
+ * the other half to everyone else, while the usual deployment, one receiving origin, keeps most
+ * of its throughput (attempts in flight share their commits, so a smaller cap slows its delivery down).
  */
 export function defaultPerOriginConcurrency(workerConcurrency: number): number {
-  return Math.ceil(workerConcurrency / 4);
+  return Math.ceil(workerConcurrency / 2);
 }
 
 function perOriginProblems(e: z.infer<typeof envSchema>): string[] {

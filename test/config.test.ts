@@ -23,7 +23,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 10_000,
       maxConnections: 800,
       workerConcurrency: 64,
-      callbackConcurrencyPerOrigin: 16,
+      callbackConcurrencyPerOrigin: 32,
       retentionDays: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -31,11 +31,11 @@ describe('loadConfig', () => {
 
   it.each([
     ['1', 1],
-    ['3', 1],
-    ['10', 3],
-    ['64', 16],
+    ['3', 2],
+    ['10', 5],
+    ['64', 32],
   ])(
-    'caps attempts per origin at a quarter of WORKER_CONCURRENCY=%s by default: %i',
+    'caps attempts per origin at half of WORKER_CONCURRENCY=%s by default: %i',
     (concurrency, perOrigin) => {
       expect(loadConfig({ WORKER_CONCURRENCY: concurrency }).callbackConcurrencyPerOrigin).toBe(
         perOrigin,

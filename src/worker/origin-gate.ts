@@ -26,14 +26,18 @@ export type BreakerChange =
 export type Ticket = { origin: string; probe: boolean };
 
 export type OriginGate = {
-  /** Origins no attempt may start to now: at their cap, held by their breaker, or probing. */
-  blocked(now: number): string[];
+  /**
+   * What a claim may take now: no callback of the `blocked` origins (at their cap, held by their
+   * breaker, or probing), at most `byOrigin[origin]` of the origins named there (some attempts
+   * in flight, or one probe), and up to `perOrigin` of any other.
+   */
+  rooms(now: number): { blocked: string[]; byOrigin: Record<string, number>; perOrigin: number };
   /** Takes a slot for an attempt to `origin`, or answers undefined when it has to wait. */
   enter(origin: string, now: number): Ticket | undefined;
   /** Gives the slot back, telling the breaker how the attempt went. */
   leave(ticket: Ticket, verdict: Verdict, now: number): void;
-  /** When the earliest held origin may be probed, or null when none is held. */
-  nextProbeAt(): number | null;
+  /** When the earliest held origin may next be probed after `now`, or null when none waits. */
+  nextProbeAt(now: number): number | null;
   /** Origins whose breaker is not closed. */
   held(): string[];
 };
@@ -52,19 +56,27 @@ export function createOriginGate({
   const entries = new Map<string, Entry>();
 
   const isHeld = (entry: Entry) => entry.breaker.phase !== 'closed';
+  const roomOf = (entry: Entry, now: number) => {
+    if (!mayStart(entry.breaker, now)) return 0;
+    const room = perOrigin - entry.inFlight;
+    return current(entry.breaker, now).phase === 'half_open' ? Math.min(1, room) : room;
+  };
 
   return {
-    blocked(now) {
+    rooms(now) {
       const blocked: string[] = [];
+      const byOrigin: Record<string, number> = {};
       for (const [origin, entry] of entries) {
-        if (entry.inFlight >= perOrigin || !mayStart(entry.breaker, now)) blocked.push(origin);
+        const room = roomOf(entry, now);
+        if (room <= 0) blocked.push(origin);
+        else if (room < perOrigin) byOrigin[origin] = room;
       }
-      return blocked;
+      return { blocked, byOrigin, perOrigin };
     },
 
     enter(origin, now) {
       const entry = entries.get(origin) ?? { inFlight: 0, breaker: CLOSED };
-      if (entry.inFlight >= perOrigin || !mayStart(entry.breaker, now)) return undefined;
+      if (roomOf(entry, now) <= 0) return undefined;
       const next = started(entry.breaker, now);
       entry.breaker = next.breaker;
       entry.inFlight++;
@@ -96,10 +108,12 @@ export function createOriginGate({
       }
     },
 
-    nextProbeAt() {
+    nextProbeAt(now) {
       let next: number | null = null;
       for (const { breaker } of entries.values()) {
-        if (breaker.phase === 'open' && (next === null || breaker.until < next)) {
+        // A cool-down already over waits only for a due callback to probe with: no timer.
+        if (breaker.phase !== 'open' || breaker.until <= now) continue;
+        if (next === null || breaker.until < next) {
           next = breaker.until;
         }
       }

@@ -189,12 +189,14 @@ export function createWorker(deps: WorkerDeps): Worker {
     const capacity = controller.limit() - inFlight.size;
     if (capacity <= 0) return { delay: pollIntervalMs, wakeable: true };
     const now = deps.now();
+    const rooms = gate.rooms(now);
     const claimed = await queue.claimDue({
       owner,
       limit: capacity,
       leaseMs,
       decideByAcl,
-      excludeOrigins: gate.blocked(now),
+      excludeOrigins: rooms.blocked,
+      roomPerOrigin: { default: rooms.perOrigin, byOrigin: rooms.byOrigin },
     });
     if (claimed.length > 0) metrics?.claimBatchSize.observe(claimed.length);
     if (stopping) {
@@ -206,9 +208,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     const first = claimed[0]?.claim.nextAttemptAt;
     controller.observeLag(first == null ? 0 : now - first);
 
-    // A batch may hold more callbacks to one origin than it has room for (or, for a row stored
-    // before origins were, one to a held origin): those go back unsent, no attempt recorded,
-    // due as before, and the next claim passes over the origin.
+    // The claim takes no more callbacks of an origin than it has room for, but a row stored
+    // before origins were, or an attempt that started since, can still leave one over: it goes
+    // back unsent, no attempt recorded, due as before, and the next claim passes over its origin.
     const surplus: Claim[] = [];
     for (const { claim, decidedNow } of claimed) {
       const ticket = gate.enter(callbackOriginOf(claim.callbackUrl), deps.now());
@@ -225,7 +227,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     // A full claim may have left more due work: the next slot that frees wakes the loop.
     if (claimed.length === capacity && startedAny) return { delay: pollIntervalMs, wakeable: true };
     const next = await queue.nextDueAfter(now);
-    const probeAt = gate.nextProbeAt();
+    const probeAt = gate.nextProbeAt(now);
     const delay = Math.min(
       pollIntervalMs,
       next === null ? pollIntervalMs : next - now,

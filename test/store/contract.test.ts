@@ -188,6 +188,27 @@ describe('the store contract', () => {
     ).toEqual([]);
   });
 
+  it("takes no more callbacks of an origin than its room, each origin's oldest first", async () => {
+    const { a, clock } = await twoInstances();
+    const create = async (callbackUrl: string) => {
+      clock.now += 1;
+      return (await a.requests.create(validRequest({ callbackUrl }))).requestId;
+    };
+    const ids = { a: [] as string[], b: [] as string[], c: [] as string[] };
+    for (let i = 0; i < 4; i++) {
+      ids.a.push(await create('https://a.example/cb'));
+      ids.b.push(await create('https://b.example/cb'));
+      ids.c.push(await create('https://c.example/cb'));
+    }
+    const claimed = await a.queue.claimDue({
+      ...claimOptions('instance-a', 10),
+      roomPerOrigin: { default: 2, byOrigin: { 'https://a.example': 1 } },
+    });
+    expect(claimed.map((r) => r.claim.id).sort()).toEqual(
+      [ids.a[0], ids.b[0], ids.b[1], ids.c[0], ids.c[1]].sort(),
+    );
+  });
+
   it('claims a row stored without its origin whatever is excluded, and stores the origin with the claim', async () => {
     const { a } = await twoInstances();
     const held = 'http://held.example:8080';

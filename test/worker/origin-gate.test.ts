@@ -20,9 +20,9 @@ describe('the origin gate', () => {
     expect(g.enter(A, 0)).toEqual({ origin: A, probe: false });
     expect(g.enter(A, 0)).toBeUndefined();
     expect(g.enter(B, 0)).toBeDefined();
-    expect(g.blocked(0)).toEqual([A]);
+    expect(g.rooms(0)).toEqual({ blocked: [A], byOrigin: { [B]: 1 }, perOrigin: 2 });
     g.leave(first as NonNullable<typeof first>, 'success', 1);
-    expect(g.blocked(1)).toEqual([]);
+    expect(g.rooms(1)).toEqual({ blocked: [], byOrigin: { [A]: 1, [B]: 1 }, perOrigin: 2 });
     expect(g.enter(A, 1)).toBeDefined();
   });
 
@@ -35,18 +35,19 @@ describe('the origin gate', () => {
     g.leave(tickets[1] as (typeof tickets)[0], 'failure', 20);
     expect(changes).toEqual([{ kind: 'opened', origin: A, cooldownMs: 1_000, afterProbe: false }]);
     expect(g.held()).toEqual([A]);
-    expect(g.blocked(500)).toEqual([A]);
+    expect(g.rooms(500).blocked).toEqual([A]);
     expect(g.enter(A, 500)).toBeUndefined();
-    expect(g.nextProbeAt()).toBe(1_020);
+    expect(g.nextProbeAt(500)).toBe(1_020);
     // The attempt still in flight when it opened fails too: nothing more happens.
     g.leave(tickets[2] as (typeof tickets)[0], 'failure', 600);
     expect(changes).toHaveLength(1);
 
-    expect(g.blocked(1_020)).toEqual([]);
+    // Cool-down over: one attempt, the probe, may go.
+    expect(g.rooms(1_020)).toEqual({ blocked: [], byOrigin: { [A]: 1 }, perOrigin: 4 });
     const probe = g.enter(A, 1_020);
     expect(probe).toEqual({ origin: A, probe: true });
     expect(g.enter(A, 1_020)).toBeUndefined();
-    expect(g.blocked(1_020)).toEqual([A]);
+    expect(g.rooms(1_020).blocked).toEqual([A]);
     g.leave(probe as NonNullable<typeof probe>, 'failure', 1_100);
     expect(changes.at(-1)).toEqual({
       kind: 'opened',
@@ -54,7 +55,9 @@ describe('the origin gate', () => {
       cooldownMs: 2_000,
       afterProbe: true,
     });
-    expect(g.nextProbeAt()).toBe(3_100);
+    expect(g.nextProbeAt(1_100)).toBe(3_100);
+    // Once the cool-down is over, nothing is left to wait for.
+    expect(g.nextProbeAt(3_100)).toBeNull();
 
     const second = g.enter(A, 3_100);
     g.leave(second as NonNullable<typeof second>, 'success', 3_150);
@@ -66,7 +69,7 @@ describe('the origin gate', () => {
       'closed',
     ]);
     expect(g.held()).toEqual([]);
-    expect(g.nextProbeAt()).toBeNull();
+    expect(g.nextProbeAt(3_150)).toBeNull();
     expect(g.enter(A, 3_200)).toEqual({ origin: A, probe: false });
   });
 });
