@@ -209,8 +209,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     controller.observeLag(first == null ? 0 : now - first);
 
     // The claim takes no more callbacks of an origin than it has room for, but a row stored
-    // before origins were, or an attempt that started since, can still leave one over: it goes
-    // back unsent, no attempt recorded, due as before, and the next claim passes over its origin.
+    // before origins were, or a breaker that opened while the claim committed, can leave one
+    // over: it goes back unsent, no attempt recorded, due as before, and the next claim passes
+    // over its origin.
     const surplus: Claim[] = [];
     for (const { claim, decidedNow } of claimed) {
       const ticket = gate.enter(callbackOriginOf(claim.callbackUrl), deps.now());
