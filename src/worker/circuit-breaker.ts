@@ -17,9 +17,13 @@ export type BreakerOptions = {
   maxCooldownMs: number;
 };
 
+/**
+ * A short first cool-down gets an origin back soon after a blip (a restart, a deploy); doubling
+ * after each failed probe makes one that stays down cost one attempt per 5 min at most.
+ */
 export const DEFAULT_BREAKER: BreakerOptions = Object.freeze({
   threshold: 5,
-  cooldownMs: 30_000,
+  cooldownMs: 5_000,
   maxCooldownMs: 300_000,
 });
 
