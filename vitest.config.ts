@@ -35,6 +35,9 @@ export default defineConfig({
           exclude: [
             'test/worker/authorizers/**',
             'test/worker/sign.test.ts',
+            'test/worker/circuit-breaker.test.ts',
+            'test/worker/delivery-controller.test.ts',
+            'test/worker/origin-gate.test.ts',
             'test/process/startup.test.ts',
             'test/process/readme-round-trip.test.ts',
           ],

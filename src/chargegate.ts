@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import { packageVersion } from './version.ts';
 import { createAuthorizer } from './worker/authorizers/create-authorizer.ts';
+import type { BreakerOptions } from './worker/circuit-breaker.ts';
 import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
@@ -43,6 +44,8 @@ export type ChargegateDeps = {
   runsWorker?: boolean;
   /** Replaces the load monitor's verdict (tests). */
   underPressure?: () => boolean;
+  /** Replaces the circuit breakers' thresholds (tests). */
+  breaker?: BreakerOptions;
   /** Made before the store, so that the store reports its commits to them. */
   metrics: Metrics;
 };
@@ -55,6 +58,7 @@ export async function createChargegate({
   random = Math.random,
   runsWorker = true,
   underPressure,
+  breaker,
   metrics,
 }: ChargegateDeps): Promise<Chargegate> {
   const loadMonitor = createLoadMonitor();
@@ -62,7 +66,8 @@ export async function createChargegate({
   const callbackDispatcher = createGuardedDispatcher({
     policy: createAddressPolicy(config.callbackAllowedCidrs),
     connectTimeoutMs: config.callbackTimeoutMs,
-    connectionsPerOrigin: config.workerConcurrency,
+    // The worker never has more attempts in flight to one origin, so the pool matches.
+    connectionsPerOrigin: config.callbackConcurrencyPerOrigin,
     onRefused: (error) =>
       log.warn(
         { range: error.verdict.range, kind: error.verdict.kind },
@@ -106,6 +111,8 @@ export async function createChargegate({
     log: log.child({ component: 'worker' }),
     metrics,
     concurrency: config.workerConcurrency,
+    perOriginConcurrency: config.callbackConcurrencyPerOrigin,
+    breaker,
     pollIntervalMs: config.workerPollIntervalMs,
     underPressure: underPressure ?? loadMonitor.underPressure,
   });

@@ -11,13 +11,15 @@ import { webhookSecretKey } from './domain/webhook-secret.ts';
 /** The longest single step (authorizer call or callback attempt). */
 const MAX_STEP_MS = 600_000;
 
-const integer = (min: number, max: number, fallback: number) =>
+const wholeNumber = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .default(fallback);
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const integer = (min: number, max: number, fallback: number) =>
+  wholeNumber(min, max).default(fallback);
 
 const parsedWith = <T>(parse: (text: string) => T, fallback: string) =>
   z
@@ -120,6 +122,7 @@ const envSchema = z.object({
   ADMIN_TOKEN: bearerToken,
   METRICS_TOKEN: bearerToken,
   WORKER_CONCURRENCY: integer(1, 10_000, 64),
+  CALLBACK_CONCURRENCY_PER_ORIGIN: wholeNumber(1, 10_000).optional(),
   WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
   RETENTION_DAYS: integer(1, 36_500, 30),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
@@ -151,6 +154,8 @@ export type Config = Readonly<{
   adminToken: string | undefined;
   metricsToken: string | undefined;
   workerConcurrency: number;
+  /** Callback attempts in flight to one origin (scheme, host, port) at most. */
+  callbackConcurrencyPerOrigin: number;
   workerPollIntervalMs: number;
   retentionDays: number;
   shutdownTimeoutMs: number;
@@ -180,7 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = result.data;
-  const problems = [...authorizerProblems(e), ...leaseProblems(e)];
+  const problems = [...authorizerProblems(e), ...leaseProblems(e), ...perOriginProblems(e)];
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -208,6 +213,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.ADMIN_TOKEN,
     metricsToken: e.METRICS_TOKEN,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    callbackConcurrencyPerOrigin:
+      e.CALLBACK_CONCURRENCY_PER_ORIGIN ?? defaultPerOriginConcurrency(e.WORKER_CONCURRENCY),
     workerPollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
     retentionDays: e.RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -215,6 +222,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     maxConnections: e.MAX_CONNECTIONS,
   });
+}
+
+/**
+ * Half the worker's concurrency, rounded up (32 of the default 64): an origin that hangs leaves
+ * the other half to everyone else, while the usual deployment, one receiving origin, keeps most
+ * of its throughput (attempts in flight share their commits, so a smaller cap slows its delivery down).
+ */
+export function defaultPerOriginConcurrency(workerConcurrency: number): number {
+  return Math.ceil(workerConcurrency / 2);
+}
+
+function perOriginProblems(e: z.infer<typeof envSchema>): string[] {
+  const perOrigin = e.CALLBACK_CONCURRENCY_PER_ORIGIN;
+  return perOrigin !== undefined && perOrigin > e.WORKER_CONCURRENCY
+    ? [
+        `CALLBACK_CONCURRENCY_PER_ORIGIN (${perOrigin}) must be at most WORKER_CONCURRENCY (${e.WORKER_CONCURRENCY})`,
+      ]
+    : [];
 }
 
 /**

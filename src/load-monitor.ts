@@ -2,9 +2,10 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * Whether the process is saturated by HTTP traffic: the event loop was busy for more than
- * `threshold` of the last interval while requests kept arriving. The worker then defers callback
- * work so that acknowledgements, which callers wait for, keep their latency; it catches up as
- * soon as the burst ends. Sampled on a timer, so asking costs nothing.
+ * `threshold` of the last interval while requests kept arriving. It is the sensor of the worker's
+ * delivery controller (`worker/delivery-controller.ts`), which then backs off so that
+ * acknowledgements, which callers wait for, keep their latency. Sampled on a timer, so asking
+ * costs nothing.
  */
 export type LoadMonitor = {
   /** Call once per incoming HTTP request. */

@@ -7,6 +7,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Held origins named in `chargegate_origin_breaker_open` at most; all are counted. */
+export const LABELLED_ORIGINS_MAX = 20;
+
 export type MetricsOptions = {
   /** Pending callbacks and the creation time of the oldest, read at scrape time. */
   pendingSummary: () => Promise<{ count: number; oldestCreatedAt: number | null }>;
@@ -96,6 +99,24 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     }),
   };
 
+  const originsHeld = new Gauge({
+    name: 'chargegate_origin_breakers_open',
+    help: 'Callback origins whose circuit breaker holds their callbacks (open or probing)',
+    registers,
+  });
+  const originHeld = new Gauge({
+    name: 'chargegate_origin_breaker_open',
+    help: `1 for a callback origin whose circuit breaker holds its callbacks; at most ${LABELLED_ORIGINS_MAX} origins are named`,
+    labelNames: ['origin'] as const,
+    registers,
+  });
+  /** Replaces the breaker gauges with the origins held now. */
+  function reportHeldOrigins(origins: readonly string[]): void {
+    originsHeld.set(origins.length);
+    originHeld.reset();
+    for (const origin of origins.slice(0, LABELLED_ORIGINS_MAX)) originHeld.set({ origin }, 1);
+  }
+
   // Read once per scrape for both gauges. While the database is unavailable the gauges keep
   // their last values, so that the rest of the scrape (the errors, above all) still answers.
   let summary: Promise<{ count: number; oldestCreatedAt: number | null } | undefined> | undefined;
@@ -130,7 +151,7 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     },
   });
 
-  return metrics;
+  return { ...metrics, reportHeldOrigins };
 }
 
 /** The outcome label of an attempt. */

@@ -23,10 +23,25 @@ describe('loadConfig', () => {
       requestTimeoutMs: 10_000,
       maxConnections: 800,
       workerConcurrency: 64,
+      callbackConcurrencyPerOrigin: 32,
       retentionDays: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
+
+  it.each([
+    ['1', 1],
+    ['3', 2],
+    ['10', 5],
+    ['64', 32],
+  ])(
+    'caps attempts per origin at half of WORKER_CONCURRENCY=%s by default: %i',
+    (concurrency, perOrigin) => {
+      expect(loadConfig({ WORKER_CONCURRENCY: concurrency }).callbackConcurrencyPerOrigin).toBe(
+        perOrigin,
+      );
+    },
+  );
 
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_SYNC: '' })).toMatchObject({
@@ -53,6 +68,7 @@ describe('loadConfig', () => {
       REQUEST_TIMEOUT_MS: '2500',
       MAX_CONNECTIONS: '50',
       WORKER_CONCURRENCY: '8',
+      CALLBACK_CONCURRENCY_PER_ORIGIN: '8',
     });
     expect(config).toMatchObject({
       port: 0,
@@ -67,6 +83,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 2500,
       maxConnections: 50,
       workerConcurrency: 8,
+      callbackConcurrencyPerOrigin: 8,
     });
     expect(config.callbackAllowedCidrs).toHaveLength(2);
   });
@@ -98,6 +115,12 @@ describe('loadConfig', () => {
     ['REQUEST_TIMEOUT_MS', '0', /REQUEST_TIMEOUT_MS must be at least 100/],
     ['MAX_CONNECTIONS', '0', /MAX_CONNECTIONS must be at least 1/],
     ['MAX_CONNECTIONS', 'lots', /MAX_CONNECTIONS must be a whole number/],
+    ['CALLBACK_CONCURRENCY_PER_ORIGIN', '0', /CALLBACK_CONCURRENCY_PER_ORIGIN must be at least 1/],
+    [
+      'CALLBACK_CONCURRENCY_PER_ORIGIN',
+      '65',
+      /CALLBACK_CONCURRENCY_PER_ORIGIN \(65\) must be at most WORKER_CONCURRENCY \(64\)/,
+    ],
   ])('names %s when it is %j', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

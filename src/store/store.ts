@@ -56,6 +56,16 @@ export type ClaimOptions = {
    * facts read with the claim, and store the decisions with it.
    */
   decideByAcl: boolean;
+  /**
+   * Callback origins (`callbackOriginOf`) to pass over: due callbacks to them stay where they are,
+   * unclaimed and untouched, and younger ones to other origins are claimed instead.
+   */
+  excludeOrigins?: readonly string[];
+  /**
+   * At most `default` claims per origin, or `byOrigin[origin]` for the origins named there, so a
+   * batch holds no more callbacks to one origin than the worker can start. Unset: no such limit.
+   */
+  roomPerOrigin?: { default: number; byOrigin: Readonly<Record<string, number>> };
 };
 
 /** A claim and whether the built-in ACL decided it while it was claimed. */

@@ -85,12 +85,13 @@ async function decisionOf(
   );
 }
 
+/** Answers how the attempt went, or undefined when none was made. */
 export async function processCallback(
   deps: ProcessDeps,
   claim: Claim,
   decidedNow: boolean,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<AttemptOutcome | undefined> {
   const { queue, log, metrics } = deps;
   const webhookId = webhookIdOf(claim.id);
   const logContext = { requestId: claim.id, webhookId, driverId: maskDriverId(claim.driverId) };
@@ -98,7 +99,7 @@ export async function processCallback(
   const decision = await decisionOf(deps, claim, decidedNow);
   if (!decision) {
     log.warn(logContext, 'claim lost before the decision was stored; another worker has it');
-    return;
+    return undefined;
   }
 
   const payload: CallbackPayload = {
@@ -157,12 +158,12 @@ export async function processCallback(
       logContext,
       'claim lost while the callback was sent; the attempt is recorded, the next step is not',
     );
-    return;
+    return outcome;
   }
   if (step.state === 'delivered') {
     metrics?.callbacksFinished.inc({ state: 'delivered' });
     metrics?.deliveryLatency.observe((finishedAt - claim.createdAt) / 1000);
-    return;
+    return outcome;
   }
   const attemptLog = {
     ...logContext,
@@ -179,4 +180,5 @@ export async function processCallback(
       'callback attempt failed',
     );
   }
+  return outcome;
 }

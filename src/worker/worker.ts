@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { callbackOriginOf } from '../domain/callback-origin.ts';
 import type { Claim } from '../domain/request-record.ts';
 import { maskDriverId } from '../log-redaction.ts';
+import { type BreakerOptions, DEFAULT_BREAKER, verdictOf } from './circuit-breaker.ts';
+import { controllerBounds, createDeliveryController } from './delivery-controller.ts';
+import { type BreakerChange, createOriginGate, type Ticket } from './origin-gate.ts';
 import { type ProcessDeps, processCallback } from './process-callback.ts';
 
 /**
@@ -11,6 +16,10 @@ import { type ProcessDeps, processCallback } from './process-callback.ts';
  * expired leases and other instances' work), `wake()` is called (requests were committed), or a
  * slot frees up. Errors are caught inside the loop, which then waits a poll interval, so it
  * never spins on a failing database.
+ *
+ * How much it sends at once is set by the delivery controller (`delivery-controller.ts`); where
+ * it sends is kept fair by the origin gate (`origin-gate.ts`): a claim passes over origins at
+ * their cap or held by their breaker, so one bad receiver never fills the worker's slots.
  */
 
 export type Worker = {
@@ -28,14 +37,17 @@ export type Worker = {
 
 export type WorkerDeps = ProcessDeps & {
   concurrency: number;
+  /** Attempts in flight to one callback origin at most (CALLBACK_CONCURRENCY_PER_ORIGIN). */
+  perOriginConcurrency: number;
+  breaker?: BreakerOptions;
   pollIntervalMs: number;
-  /** True while HTTP traffic saturates the process: callbacks then take a small share. */
+  /** True while HTTP traffic saturates the process: the delivery controller then backs off. */
   underPressure?: () => boolean;
+  /** Lateness of due callbacks at which the worker takes its whole concurrency regardless. */
+  fullLagMs?: number;
 };
 
-/** Under pressure the worker keeps at most 1/PRESSURE_SHARE of its concurrency in flight… */
-export const PRESSURE_SHARE = 8;
-/** …and claims at most once per this many milliseconds, so deliveries go on, slower. */
+/** Under pressure the worker claims at most once per this many milliseconds: batched claims. */
 export const PRESSURE_PAUSE_MS = 20;
 
 /**
@@ -83,8 +95,18 @@ export function isDeadLocalOwner(owner: string, self: string): boolean {
 
 export function createWorker(deps: WorkerDeps): Worker {
   const owner = newWorkerId();
-  const { queue, log, concurrency, pollIntervalMs, leaseMs } = deps;
+  const { queue, log, metrics, concurrency, pollIntervalMs, leaseMs } = deps;
   const decideByAcl = deps.authorizer.kind === 'acl';
+  const controller = createDeliveryController({
+    bounds: controllerBounds(concurrency, deps.fullLagMs),
+    underPressure: deps.underPressure ?? (() => false),
+    now: () => performance.now(),
+  });
+  const gate = createOriginGate({
+    perOrigin: deps.perOriginConcurrency,
+    breaker: deps.breaker ?? DEFAULT_BREAKER,
+    onChange: reportBreaker,
+  });
 
   const inFlight = new Set<Promise<void>>();
   const abort = new AbortController();
@@ -120,16 +142,28 @@ export function createWorker(deps: WorkerDeps): Worker {
     });
   }
 
-  /** How many more callbacks may start now, and whether HTTP traffic presses. */
-  function room(): { pressed: boolean; capacity: number } {
-    const pressed = deps.underPressure?.() ?? false;
-    const limit = pressed ? Math.max(1, Math.floor(concurrency / PRESSURE_SHARE)) : concurrency;
-    return { pressed, capacity: limit - inFlight.size };
+  /** Breaker changes go to the log and to the metrics; held callbacks are left untouched. */
+  function reportBreaker(change: BreakerChange): void {
+    const { origin } = change;
+    if (change.kind === 'opened') {
+      log.warn(
+        { origin, cooldownMs: change.cooldownMs },
+        change.afterProbe
+          ? 'callback origin still failing: its callbacks stay held for a longer cool-down'
+          : 'callback origin failing: its callbacks are held for a cool-down, their retries kept',
+      );
+    } else if (change.kind === 'probing') {
+      log.info({ origin }, 'callback origin cool-down over: probing it with one attempt');
+    } else {
+      log.info({ origin }, 'callback origin answers again: its callbacks are sent');
+    }
+    metrics?.reportHeldOrigins(gate.held());
   }
 
-  async function handle(claim: Claim, decidedNow: boolean): Promise<void> {
+  async function handle(claim: Claim, decidedNow: boolean, ticket: Ticket): Promise<void> {
+    let outcome: Awaited<ReturnType<typeof processCallback>>;
     try {
-      await processCallback(deps, claim, decidedNow, abort.signal);
+      outcome = await processCallback(deps, claim, decidedNow, abort.signal);
     } catch (error) {
       if (abort.signal.aborted) return; // released by stop()
       log.error(
@@ -137,11 +171,13 @@ export function createWorker(deps: WorkerDeps): Worker {
         'callback handling failed; it is retried when its claim is released or expires',
       );
       await queue.release(claim).catch(() => undefined);
+    } finally {
+      gate.leave(ticket, abort.signal.aborted ? 'neutral' : verdictOf(outcome), deps.now());
     }
   }
 
-  function track(claim: Claim, decidedNow: boolean): void {
-    const job = handle(claim, decidedNow).finally(() => {
+  function track(claim: Claim, decidedNow: boolean, ticket: Ticket): void {
+    const job = handle(claim, decidedNow, ticket).finally(() => {
       inFlight.delete(job);
       wake();
     });
@@ -150,23 +186,54 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   /** One turn: claim what is due and fits, start it, and say how long to sleep. */
   async function turn(): Promise<{ delay: number; wakeable: boolean }> {
-    const { pressed, capacity } = room();
+    const capacity = controller.limit() - inFlight.size;
     if (capacity <= 0) return { delay: pollIntervalMs, wakeable: true };
     const now = deps.now();
-    const claimed = await queue.claimDue({ owner, limit: capacity, leaseMs, decideByAcl });
-    if (claimed.length > 0) deps.metrics?.claimBatchSize.observe(claimed.length);
+    const rooms = gate.rooms(now);
+    const claimed = await queue.claimDue({
+      owner,
+      limit: capacity,
+      leaseMs,
+      decideByAcl,
+      excludeOrigins: rooms.blocked,
+      roomPerOrigin: { default: rooms.perOrigin, byOrigin: rooms.byOrigin },
+    });
+    if (claimed.length > 0) metrics?.claimBatchSize.observe(claimed.length);
     if (stopping) {
       // stop() began while this claim was committing: give the rows back, unsent.
       await Promise.all(claimed.map(({ claim }) => queue.release(claim)));
       return { delay: 0, wakeable: true };
     }
-    for (const { claim, decidedNow } of claimed) track(claim, decidedNow);
-    // Under pressure a pause that commits do not cut short, so deliveries go on, slower.
-    if (pressed) return { delay: PRESSURE_PAUSE_MS, wakeable: false };
+    // Claims come oldest due first, so the first one says how late delivery runs.
+    const first = claimed[0]?.claim.nextAttemptAt;
+    controller.observeLag(first == null ? 0 : now - first);
+
+    // The claim takes no more callbacks of an origin than it has room for, but a row stored
+    // before origins were, or a breaker that opened while the claim committed, can leave one
+    // over: it goes back unsent, no attempt recorded, due as before, and the next claim passes
+    // over its origin.
+    const surplus: Claim[] = [];
+    for (const { claim, decidedNow } of claimed) {
+      const ticket = gate.enter(callbackOriginOf(claim.callbackUrl), deps.now());
+      if (ticket) track(claim, decidedNow, ticket);
+      else surplus.push(claim);
+    }
+    await Promise.all(surplus.map((claim) => queue.release(claim)));
+    const startedAny = surplus.length < claimed.length;
+
+    // Under pressure a pause that commits do not cut short, so claims are batched.
+    if (controller.pressed) return { delay: PRESSURE_PAUSE_MS, wakeable: false };
+    // The released surplus is due at once, and the next claim passes over its origin.
+    if (surplus.length > 0 && startedAny) return { delay: 0, wakeable: true };
     // A full claim may have left more due work: the next slot that frees wakes the loop.
-    if (claimed.length === capacity) return { delay: pollIntervalMs, wakeable: true };
+    if (claimed.length === capacity && startedAny) return { delay: pollIntervalMs, wakeable: true };
     const next = await queue.nextDueAfter(now);
-    const delay = next === null ? pollIntervalMs : Math.min(pollIntervalMs, next - now);
+    const probeAt = gate.nextProbeAt(now);
+    const delay = Math.min(
+      pollIntervalMs,
+      next === null ? pollIntervalMs : next - now,
+      probeAt === null ? pollIntervalMs : probeAt - now,
+    );
     return { delay, wakeable: true };
   }
 

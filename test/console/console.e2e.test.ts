@@ -21,7 +21,11 @@ const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1';
 const DOCS = new URL('../../docs/', import.meta.url).pathname;
 
 let service: RunningService;
-let receiver: Receiver;
+/**
+ * One receiver per failed callback: each origin sees three failures, below the circuit breaker's
+ * threshold, so the callbacks fail for good at once instead of being held for cool-downs.
+ */
+let receivers: Receiver[] = [];
 let browser: Browser;
 const failedIds: string[] = [];
 
@@ -38,7 +42,7 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
   return response.json();
 }
 
-const createRequest = async (): Promise<string> =>
+const createRequest = async (receiver: Receiver): Promise<string> =>
   (
     await api('POST', '/charging-session-requests', {
       stationId: STATION,
@@ -51,7 +55,11 @@ const callbackState = async (id: string): Promise<string> =>
   (await api('GET', `/charging-session-requests/${id}`)).callback.state;
 
 beforeAll(async () => {
-  receiver = await startReceiver(answer(500, { 'content-type': 'text/plain' }, 'receiver down'));
+  receivers = await Promise.all(
+    Array.from({ length: 3 }, () =>
+      startReceiver(answer(500, { 'content-type': 'text/plain' }, 'receiver down')),
+    ),
+  );
   service = await startService({
     DATABASE_PATH: join(tempDir(), 'chargegate.db'),
     CALLBACK_RETRY_SCHEDULE: '20ms,20ms',
@@ -59,7 +67,7 @@ beforeAll(async () => {
     WORKER_POLL_INTERVAL_MS: '100',
   });
   await api('PUT', `/drivers/${DRIVER}`, { status: 'active', allStations: true });
-  for (let i = 0; i < 3; i++) failedIds.push(await createRequest());
+  for (const receiver of receivers) failedIds.push(await createRequest(receiver));
   await waitFor(
     async () => (await Promise.all(failedIds.map(callbackState))).every((s) => s === 'failed'),
     { timeoutMs: 20_000, intervalMs: 100, what: 'three failed callbacks' },
@@ -70,7 +78,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await service?.kill9();
-  await receiver?.close();
+  await Promise.all(receivers.map((receiver) => receiver.close()));
 });
 
 type Watched = { page: Page; context: BrowserContext; loads: () => number; problems: string[] };
@@ -149,7 +157,9 @@ describe('operator console in Chromium', () => {
     }
 
     // The receiver is back: Redeliver, and the page follows the request to delivered.
-    receiver.respondWith(answer(200, { 'content-type': 'text/plain' }, 'thanks'));
+    for (const receiver of receivers) {
+      receiver.respondWith(answer(200, { 'content-type': 'text/plain' }, 'thanks'));
+    }
     const loadsBefore = loads();
     await detail.getByRole('button', { name: 'Redeliver' }).click();
     await waitForText(page, () => detail.getByRole('status'), /Redelivered/);
@@ -222,7 +232,7 @@ describe('operator console in Chromium', () => {
     expect((await api('GET', `/drivers/${DRIVER}`)).status).toBe('blocked');
 
     // The next request is refused, and the console shows it.
-    const next = await createRequest();
+    const next = await createRequest(receivers[0] as Receiver);
     await waitFor(async () => (await callbackState(next)) === 'delivered', { what: 'decision' });
     await page.getByLabel('Request id').fill(next);
     await page.getByRole('button', { name: 'Find' }).click();

@@ -3,6 +3,7 @@ import { type Chargegate, createChargegate } from '../../src/chargegate.ts';
 import type { Config } from '../../src/config.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { BreakerOptions } from '../../src/worker/circuit-breaker.ts';
 import { testConfig } from './config.ts';
 import { type TestDatabase, type TestSql, testDatabase } from './database.ts';
 
@@ -28,6 +29,7 @@ export async function buildService(
     log?: Logger;
     processMetrics?: boolean;
     underPressure?: () => boolean;
+    breaker?: BreakerOptions;
   } = {},
 ): Promise<TestService> {
   const config = testConfig(options.env);
@@ -52,6 +54,7 @@ export async function buildService(
     random: options.random,
     metrics,
     underPressure: options.underPressure,
+    breaker: options.breaker,
   });
   let closed = false;
   return {

@@ -154,6 +154,83 @@ describe('the store contract', () => {
     expect(await b.queue.claimDue(claimOptions('instance-b'))).toHaveLength(2);
   });
 
+  it('passes over excluded origins, oldest due first among the rest, and leaves their rows as they were', async () => {
+    const { a, clock } = await twoInstances();
+    const held = 'https://held.example';
+    const toHeld = async () =>
+      (await a.requests.create(validRequest({ callbackUrl: `${held}/cb` }))).requestId;
+    const toOther = async () =>
+      (await a.requests.create(validRequest({ callbackUrl: 'https://OTHER.example:443/cb' })))
+        .requestId;
+    const heldIds = [await toHeld(), await toHeld()];
+    clock.now += 1;
+    const otherIds = [await toOther(), await toOther()];
+
+    const claimed = await a.queue.claimDue({
+      ...claimOptions('instance-a', 3),
+      excludeOrigins: [held],
+    });
+    expect(claimed.map((r) => r.claim.id).sort()).toEqual([...otherIds].sort());
+    for (const id of heldIds) {
+      expect(await a.requests.find(id)).toMatchObject({
+        attempts: 0,
+        nextAttemptAt: T0,
+        lastError: null,
+      });
+    }
+    // `https://OTHER.example:443` is the origin https://other.example: excluded by that name.
+    await a.queue.releaseAll('instance-a');
+    expect(
+      await a.queue.claimDue({
+        ...claimOptions('instance-a', 10),
+        excludeOrigins: [held, 'https://other.example'],
+      }),
+    ).toEqual([]);
+  });
+
+  it("takes no more callbacks of an origin than its room, each origin's oldest first", async () => {
+    const { a, clock } = await twoInstances();
+    const create = async (callbackUrl: string) => {
+      clock.now += 1;
+      return (await a.requests.create(validRequest({ callbackUrl }))).requestId;
+    };
+    const ids = { a: [] as string[], b: [] as string[], c: [] as string[] };
+    for (let i = 0; i < 4; i++) {
+      ids.a.push(await create('https://a.example/cb'));
+      ids.b.push(await create('https://b.example/cb'));
+      ids.c.push(await create('https://c.example/cb'));
+    }
+    const claimed = await a.queue.claimDue({
+      ...claimOptions('instance-a', 10),
+      roomPerOrigin: { default: 2, byOrigin: { 'https://a.example': 1 } },
+    });
+    expect(claimed.map((r) => r.claim.id).sort()).toEqual(
+      [ids.a[0], ids.b[0], ids.b[1], ids.c[0], ids.c[1]].sort(),
+    );
+  });
+
+  it('claims a row stored without its origin whatever is excluded, and stores the origin with the claim', async () => {
+    const { a } = await twoInstances();
+    const held = 'http://held.example:8080';
+    const id = (await a.requests.create(validRequest({ callbackUrl: `${held}/cb` }))).requestId;
+    // As a row written before the column existed.
+    await (database as TestDatabase).sql.rows(
+      'update charging_session_requests set callback_origin = null where id = ?',
+      [id],
+    );
+    const options = { ...claimOptions('instance-a'), excludeOrigins: [held] };
+    const claimed = await a.queue.claimDue(options);
+    expect(claimed.map((r) => r.claim.id)).toEqual([id]);
+    await a.queue.release(claimed[0]?.claim as Claim);
+    expect(await a.queue.claimDue(options)).toEqual([]);
+    expect(
+      await (database as TestDatabase).sql.value(
+        'select callback_origin from charging_session_requests where id = ?',
+        [id],
+      ),
+    ).toBe(held);
+  });
+
   it('one idempotency key used on two instances at once creates one request', async () => {
     const { a, b } = await twoInstances();
     for (let round = 0; round < 5; round++) {

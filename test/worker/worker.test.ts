@@ -54,7 +54,9 @@ describe('the worker', () => {
   it('never has more than WORKER_CONCURRENCY callbacks in flight', async () => {
     const slow = await slowReceiver(50);
     receiver = slow;
-    service = await buildService({ env: { WORKER_CONCURRENCY: '3' } });
+    service = await buildService({
+      env: { WORKER_CONCURRENCY: '3', CALLBACK_CONCURRENCY_PER_ORIGIN: '3' },
+    });
     service.worker.start();
     const target = service;
     const ids = await Promise.all(
@@ -65,15 +67,17 @@ describe('the worker', () => {
     expect(slow.received).toHaveLength(12);
   });
 
-  it('under HTTP pressure keeps 1/8 of its concurrency in flight, and still delivers everything', async () => {
+  it('under HTTP pressure backs off to 1/8 of its concurrency, still delivers everything, and takes more once it ends', async () => {
     const slow = await slowReceiver(20);
     receiver = slow;
     let pressed = true;
     service = await buildService({
-      env: { WORKER_CONCURRENCY: '16' },
+      env: { WORKER_CONCURRENCY: '16', CALLBACK_CONCURRENCY_PER_ORIGIN: '16' },
       underPressure: () => pressed,
     });
     service.worker.start();
+    // The controller halves the limit every interval under pressure: 16 → 8 → 4 → 2.
+    await new Promise((resolve) => setTimeout(resolve, 600));
     const target = service;
     const ids = await Promise.all(
       Array.from({ length: 12 }, () => submit(target, receiver?.url as string)),
@@ -86,6 +90,26 @@ describe('the worker', () => {
     );
     await waitFor(() => allDelivered(target, more));
     expect(slow.peak()).toBeGreaterThan(2);
+  });
+
+  it('under HTTP pressure still takes its whole concurrency for callbacks running seconds late', async () => {
+    const slow = await slowReceiver(400);
+    receiver = slow;
+    service = await buildService({
+      env: { WORKER_CONCURRENCY: '16', CALLBACK_CONCURRENCY_PER_ORIGIN: '16' },
+      underPressure: () => true,
+    });
+    const target = service;
+    const ids = await Promise.all(
+      Array.from({ length: 40 }, () => submit(target, receiver?.url as string)),
+    );
+    // A backlog due ten seconds ago: delivery runs late, so the backlog must not grow.
+    await service.sql.rows('update charging_session_requests set next_attempt_at = ?', [
+      Date.now() - 10_000,
+    ]);
+    service.worker.start();
+    await waitFor(() => allDelivered(target, ids));
+    expect(slow.peak()).toBe(16);
   });
 
   it('claims and decides a new request as soon as it is committed, not at the next poll', async () => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { callbackOriginOf } from '../../domain/callback-origin.ts';
 import type { CreateRequestInput } from '../../domain/charging-session-request.ts';
 import { IDEMPOTENCY_KEY_TTL_MS } from '../../domain/idempotency.ts';
 import { newRequestId } from '../../domain/request-ids.ts';
@@ -22,9 +23,11 @@ import { inTransaction, isTransientPgError } from './pool.ts';
 type Item = { id: string; input: CreateRequestInput; idempotency: IdempotencyClaim | undefined };
 
 const INSERT_REQUESTS = `
-  INSERT INTO charging_session_requests (id, station_id, driver_id, callback_url, created_at, next_attempt_at)
-  SELECT id, station_id, driver_id, callback_url, $5, $5
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(id, station_id, driver_id, callback_url)`;
+  INSERT INTO charging_session_requests
+    (id, station_id, driver_id, callback_url, callback_origin, created_at, next_attempt_at)
+  SELECT id, station_id, driver_id, callback_url, callback_origin, $5, $5
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[])
+    AS t(id, station_id, driver_id, callback_url, callback_origin)`;
 
 const TAKE_KEYS = `
   INSERT INTO idempotency_keys (key, fingerprint, request_id, created_at)
@@ -58,6 +61,7 @@ export function createIntake({ pool, now, onCommitBatch, onFailure, onCreated }:
         items.map((item) => item.input.driverId),
         items.map((item) => item.input.callbackUrl),
         createdAt,
+        items.map((item) => callbackOriginOf(item.input.callbackUrl)),
       ]);
       const outcomes = items.map((item): CreateOutcome => ({ created: true, requestId: item.id }));
       const keyed = items.filter((item) => item.idempotency !== undefined);

@@ -29,6 +29,11 @@ export const requests = pgTable(
     stationId: text('station_id').notNull(),
     driverId: text('driver_id').notNull(),
     callbackUrl: text('callback_url').notNull(),
+    /**
+     * `callbackOriginOf(callbackUrl)`, so that a claim can pass over origins the worker holds.
+     * Null on rows stored before migration 0002: the claim fills it in.
+     */
+    callbackOrigin: text('callback_origin'),
     createdAt: epochMs('created_at').notNull(),
 
     decisionStatus: text('decision_status', { enum: DECISION_STATUSES }),

@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
 import type { NextStep } from '../../domain/attempt.ts';
+import { callbackOriginOf } from '../../domain/callback-origin.ts';
 import { type AclFacts, type Decision, decideWithAcl } from '../../domain/decision.ts';
 import type { AttemptRecord, Claim } from '../../domain/request-record.ts';
 import { aclFactsOf, markDecided } from '../acl-at-claim.ts';
@@ -17,6 +18,13 @@ import { callbackAttempts, driverStations, drivers, requests } from './schema.ts
 
 const UNKNOWN_DRIVER = { status: null, expiresAt: null, allStations: null, granted: false };
 
+/**
+ * How many due rows, oldest first, a claim looks at to share its batch out between origins: a
+ * bounded read however large the backlog. An origin whose rows crowd this window gets its room
+ * now; the next claim passes over it once it is full.
+ */
+const claimWindow = (limit: number) => Math.max(64, limit * 4);
+
 export function createQueueQueries(db: Database) {
   const p = sql.placeholder;
 
@@ -25,6 +33,30 @@ export function createQueueQueries(db: Database) {
     lte(requests.nextAttemptAt, p('now')),
     or(isNull(requests.lockedUntil), lte(requests.lockedUntil, p('now'))),
   );
+  // Held origins are passed over by reading on along the due index: the claim costs more the
+  // more due rows of held origins come first, but it never waits behind them. A row without
+  // its origin yet (stored before the column existed) is claimed and gets it below.
+  const notExcluded = or(
+    isNull(requests.callbackOrigin),
+    sql`${requests.callbackOrigin} not in (select value from json_each(${p('excluded')}))`,
+  );
+
+  // The oldest due rows of the window, ranked within their origin: a row is claimed while its
+  // rank is within its origin's room. Rows without an origin are not limited.
+  const fairShare = sql`
+    select ranked.id from (
+      select oldest.id, oldest.due_at, oldest.origin,
+        row_number() over (partition by oldest.origin order by oldest.due_at) as place
+      from (
+        select ${requests.id} as id, ${requests.nextAttemptAt} as due_at,
+          ${requests.callbackOrigin} as origin
+        from ${requests} where ${and(isDue, notExcluded)}
+        order by ${requests.nextAttemptAt} limit ${p('window')}
+      ) as oldest
+    ) as ranked
+    left join json_each(${p('rooms')}) as room on room.key = ranked.origin
+    where ranked.origin is null or ranked.place <= coalesce(room.value, ${p('defaultRoom')})
+    order by ranked.due_at limit ${p('limit')}`;
 
   // The token increases with every claim of a row, so a write made under an earlier claim of it
   // (a lease that expired while its attempt hung) no longer matches and is refused.
@@ -35,18 +67,14 @@ export function createQueueQueries(db: Database) {
       lockedUntil: sql`${p('lockedUntil')}`,
       claimToken: sql`${requests.claimToken} + 1`,
     })
-    .where(
-      inArray(
-        requests.id,
-        db
-          .select({ id: requests.id })
-          .from(requests)
-          .where(isDue)
-          .orderBy(asc(requests.nextAttemptAt))
-          .limit(p('limit')),
-      ),
-    )
+    .where(sql`${requests.id} in (${fairShare})`)
     .returning()
+    .prepare();
+
+  const setOrigin = db
+    .update(requests)
+    .set({ callbackOrigin: sql`${p('origin')}` })
+    .where(eq(requests.id, p('id')))
     .prepare();
 
   const aclFacts = db
@@ -108,9 +136,27 @@ export function createQueueQueries(db: Database) {
 
   return {
     /** Runs inside the group commit; decisions made here share the claim's commit. */
-    claimDue({ owner, limit, leaseMs, decideByAcl }: ClaimOptions, now: number): ClaimResult[] {
+    claimDue(
+      { owner, limit, leaseMs, decideByAcl, excludeOrigins = [], roomPerOrigin }: ClaimOptions,
+      now: number,
+    ): ClaimResult[] {
       const lockedUntil = now + leaseMs;
-      const claimed = claim.all({ owner, now, lockedUntil, limit }).map(
+      const rows = claim.all({
+        owner,
+        now,
+        lockedUntil,
+        limit,
+        excluded: JSON.stringify(excludeOrigins),
+        window: claimWindow(limit),
+        rooms: JSON.stringify(roomPerOrigin?.byOrigin ?? {}),
+        defaultRoom: roomPerOrigin?.default ?? limit,
+      });
+      for (const row of rows) {
+        if (row.callbackOrigin === null) {
+          setOrigin.run({ id: row.id, origin: callbackOriginOf(row.callbackUrl) });
+        }
+      }
+      const claimed = rows.map(
         (row): ClaimResult => ({
           claim: { ...toRecord(row), owner, token: row.claimToken },
           decidedNow: false,

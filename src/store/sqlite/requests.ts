@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';
+import { callbackOriginOf } from '../../domain/callback-origin.ts';
 import type { CallbackState } from '../../domain/charging-session-request.ts';
 import type { AttemptRecord, ListCursor, RequestRecord } from '../../domain/request-record.ts';
 import type { Database } from './database.ts';
@@ -12,9 +13,15 @@ export type NewRequest = Pick<
   'id' | 'stationId' | 'driverId' | 'callbackUrl' | 'createdAt'
 >;
 
-/** A stored row without its claim columns, which never leave the adapter. */
+/** A stored row without its claim and origin columns, which never leave the adapter. */
 export function toRecord(row: RequestRow): RequestRecord {
-  const { lockedBy: _by, lockedUntil: _until, claimToken: _token, ...record } = row;
+  const {
+    lockedBy: _by,
+    lockedUntil: _until,
+    claimToken: _token,
+    callbackOrigin: _origin,
+    ...record
+  } = row;
   return record;
 }
 
@@ -28,6 +35,7 @@ export function createRequestQueries(db: Database) {
       stationId: p('stationId'),
       driverId: p('driverId'),
       callbackUrl: p('callbackUrl'),
+      callbackOrigin: p('callbackOrigin'),
       createdAt: p('createdAt'),
       nextAttemptAt: p('createdAt'),
     })
@@ -42,7 +50,7 @@ export function createRequestQueries(db: Database) {
   return {
     /** Stores a new request; its callback is due at once. */
     insert(row: NewRequest): void {
-      insert.run(row);
+      insert.run({ ...row, callbackOrigin: callbackOriginOf(row.callbackUrl) });
     },
 
     find(id: string): RequestRecord | undefined {

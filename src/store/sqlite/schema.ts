@@ -18,6 +18,11 @@ export const requests = sqliteTable(
     stationId: text('station_id').notNull(),
     driverId: text('driver_id').notNull(),
     callbackUrl: text('callback_url').notNull(),
+    /**
+     * `callbackOriginOf(callbackUrl)`, so that a claim can pass over origins the worker holds.
+     * Null on rows stored before migration 0004: the claim fills it in.
+     */
+    callbackOrigin: text('callback_origin'),
     createdAt: integer('created_at').notNull(),
 
     decisionStatus: text('decision_status', {

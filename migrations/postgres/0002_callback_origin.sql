@@ -1,0 +1,1 @@
+ALTER TABLE "charging_session_requests" ADD COLUMN "callback_origin" text;

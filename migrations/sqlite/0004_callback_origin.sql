@@ -1,0 +1,1 @@
+ALTER TABLE `charging_session_requests` ADD `callback_origin` text;
