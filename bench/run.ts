@@ -201,9 +201,9 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
     origins: string[],
     waitForDrain: (() => Promise<Drain>) | undefined,
     servers: ServerProcess[],
-  ): Promise<SustainedRecord> => {
+  ): Promise<{ record: SustainedRecord; ackIds: string[] }> => {
     note(`sustained: ${label}, ${o.sustainedS} s of saturating load, then its drain`);
-    const { record } = await sustained({
+    const measured = await sustained({
       label,
       origins,
       path: CREATE_PATH,
@@ -220,8 +220,8 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
         throw new Error(`${server.name} exited during the sustained ${label} run`);
     }
     const peakRssMb = maxOf(servers.map((server) => readMemory(server.pid).peakRssMb));
-    backends.push({ ...record, peakRssMb });
-    return record;
+    backends.push({ ...measured.record, peakRssMb });
+    return measured;
   };
   const others = async (run: () => Promise<void>) => {
     const before = (await receiver.summary()).distinct;
@@ -238,21 +238,13 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
       await peer.stop(10_000);
     }
   });
-  note(`sustained: ${SQLITE_LABEL}, ${o.sustainedS} s of saturating load, then its drain`);
-  const sqlite = await sustained({
-    label: SQLITE_LABEL,
-    origins: [chargegate.url],
-    path: CREATE_PATH,
-    bodies,
-    connections: o.connections,
-    durationS: o.sustainedS,
-    receiver,
-    waitForDrain: () => admin.waitForDrain(drainTimeoutMs),
-    graceS: o.graceS,
-  });
-  ensureRunning(children, 'the sustained SQLite run');
+  const sqlite = await phase(
+    SQLITE_LABEL,
+    [chargegate.url],
+    () => admin.waitForDrain(drainTimeoutMs),
+    [chargegate],
+  );
   for (const id of sqlite.ackIds) acknowledged.push(id);
-  backends.push({ ...sqlite.record, peakRssMb: readMemory(chargegate.pid).peakRssMb });
 
   const postgres: { skipped: string | null } = { skipped: null };
   if (o.postgresUrl === null) postgres.skipped = 'BENCH_POSTGRES_URL=off';
