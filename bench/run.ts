@@ -3,16 +3,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accountCallbacks } from './lib/callbacks.ts';
-import { chargegateAdmin } from './lib/chargegate-admin.ts';
+import { chargegateAdmin, type Drain } from './lib/chargegate-admin.ts';
 import { measureEndToEnd } from './lib/e2e.ts';
 import { machineInfo } from './lib/machine.ts';
 import { type BenchOptions, OptionsError, parseOptions, USAGE } from './lib/options.ts';
 import { DRIVER_ID, requestBodies } from './lib/payload.ts';
+import { dropBenchDatabase, freshBenchDatabase } from './lib/postgres.ts';
 import { preflight } from './lib/preflight.ts';
 import { cpuMeter, readCommandLine, readMemory, sampleRss } from './lib/proc.ts';
 import { type Receiver, startReceiver } from './lib/receiver.ts';
-import { evaluate, renderReport } from './lib/report.ts';
-import type { BenchResult, Round, RunRecord } from './lib/results.ts';
+import { evaluate, PEER_LABEL, renderReport, SQLITE_LABEL } from './lib/report.ts';
+import type { BackendRecord, BenchResult, Round, RunRecord } from './lib/results.ts';
 import { scanLog } from './lib/server-log.ts';
 import {
   killNow,
@@ -23,6 +24,7 @@ import {
   tail,
 } from './lib/spawn-server.ts';
 import { maxOf } from './lib/stats.ts';
+import { type SustainedRecord, sustained } from './lib/sustained.ts';
 import { hammer, TARGETS, type Target, type TargetName } from './lib/throughput.ts';
 
 /**
@@ -36,7 +38,13 @@ const RESULTS_DIR = join(ROOT, 'bench/results');
 const CREATE_PATH = '/api/charging-session-requests';
 const note = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-type Children = { chargegate?: ServerProcess; baseline?: ServerProcess; receiver?: Receiver };
+type Children = {
+  chargegate?: ServerProcess;
+  baseline?: ServerProcess;
+  receiver?: Receiver;
+  /** The peer and the PostgreSQL instances, each running for its own phase only. */
+  extra: ServerProcess[];
+};
 
 /** Stops the run as soon as a process it measures is gone: its figures would be meaningless. */
 function ensureRunning(children: Children, phase: string): void {
@@ -60,32 +68,49 @@ function startScriptArgs(): string[] {
   return args;
 }
 
-function startChargegate(dir: string, secret: string, adminToken: string) {
+type ChargegateOptions = {
+  dir: string;
+  secret: string;
+  adminToken: string;
+  /** Names its log file; `chargegate` for the main instance. */
+  name?: string;
+  /** e.g. DATABASE_URL for PostgreSQL; else a fresh SQLite file in `dir`. */
+  env?: Record<string, string>;
+};
+
+function startChargegate({ dir, secret, adminToken, name = 'chargegate', env }: ChargegateOptions) {
   return spawnServer({
-    name: 'chargegate',
+    name,
     args: startScriptArgs(),
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       PORT: '0',
-      DATABASE_PATH: join(dir, 'chargegate.db'),
+      DATABASE_PATH: join(dir, `${name}.db`),
       DATABASE_SYNC: 'full',
       LOG_LEVEL: 'info',
       WEBHOOK_SECRET: secret,
       CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8',
       ADMIN_TOKEN: adminToken,
+      ...env,
     },
-    logPath: join(dir, 'chargegate.log'),
+    logPath: join(dir, `${name}.log`),
     readyPath: '/readyz',
   });
 }
 
-function startBaseline(dir: string) {
+/** The bare-Fastify baseline; with a secret, the fire-and-forget peer that also calls back. */
+function startBaseline(dir: string, peerSecret?: string) {
+  const name = peerSecret ? 'peer' : 'baseline';
   return spawnServer({
-    name: 'baseline',
+    name,
     args: ['--import', 'tsx', 'bench/baseline-server.ts'],
-    env: { PATH: process.env.PATH ?? '', PORT: '0' },
-    logPath: join(dir, 'baseline.log'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      ...(peerSecret ? { WEBHOOK_SECRET: peerSecret } : {}),
+    },
+    logPath: join(dir, `${name}.log`),
   });
 }
 
@@ -100,7 +125,7 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
   children.receiver = receiver;
   const baseline = await startBaseline(dir);
   children.baseline = baseline;
-  const chargegate = await startChargegate(dir, secret, adminToken);
+  const chargegate = await startChargegate({ dir, secret, adminToken });
   children.chargegate = chargegate;
   note(`chargegate ${chargegate.url} (pid ${chargegate.pid}), baseline ${baseline.url}`);
 
@@ -166,24 +191,131 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
     );
   }
 
-  note(`e2e: ${o.e2eRate} req/s for ${o.e2eDurationS} s`);
-  const e2e = await measureEndToEnd({
-    origin: chargegate.url,
-    path: CREATE_PATH,
-    rate: o.e2eRate,
-    durationS: o.e2eDurationS,
-    graceS: o.graceS,
-    drainTimeoutMs,
-    bodies,
-    receiver,
-    admin,
-    meter: () => cpuMeter(pids),
+  // Sustained end to end, and the backends: each target takes saturating load, then drains.
+  // Callbacks of the peer and of the PostgreSQL instances are told apart from the main
+  // instance's by counting what the receiver got during their phases.
+  const backends: BackendRecord[] = [];
+  let otherCallbacks = 0;
+  const phase = async (
+    label: string,
+    origins: string[],
+    waitForDrain: (() => Promise<Drain>) | undefined,
+    servers: ServerProcess[],
+  ): Promise<{ record: SustainedRecord; ackIds: string[] }> => {
+    note(`sustained: ${label}, ${o.sustainedS} s of saturating load, then its drain`);
+    const measured = await sustained({
+      label,
+      origins,
+      path: CREATE_PATH,
+      bodies,
+      connections: o.connections,
+      durationS: o.sustainedS,
+      receiver,
+      waitForDrain,
+      graceS: o.graceS,
+    });
+    ensureRunning(children, `the sustained ${label} run`);
+    for (const server of servers) {
+      if (!server.running)
+        throw new Error(`${server.name} exited during the sustained ${label} run`);
+    }
+    const peakRssMb = maxOf(servers.map((server) => readMemory(server.pid).peakRssMb));
+    backends.push({ ...measured.record, peakRssMb });
+    return measured;
+  };
+  const others = async (run: () => Promise<void>) => {
+    const before = (await receiver.summary()).distinct;
+    await run();
+    otherCallbacks += (await receiver.summary()).distinct - before;
+  };
+
+  await others(async () => {
+    const peer = await startBaseline(dir, secret);
+    children.extra.push(peer);
+    try {
+      await phase(PEER_LABEL, [peer.url], undefined, [peer]);
+    } finally {
+      await peer.stop(10_000);
+    }
   });
-  ensureRunning(children, 'the e2e phase');
-  for (const id of e2e.acknowledged) acknowledged.push(id);
+  const sqlite = await phase(
+    SQLITE_LABEL,
+    [chargegate.url],
+    () => admin.waitForDrain(drainTimeoutMs),
+    [chargegate],
+  );
+  for (const id of sqlite.ackIds) acknowledged.push(id);
+
+  const postgres: { skipped: string | null } = { skipped: null };
+  if (o.postgresUrl === null) postgres.skipped = 'BENCH_POSTGRES_URL=off';
+  for (const instances of o.postgresUrl === null ? [] : [1, 2]) {
+    const database = await freshBenchDatabase(o.postgresUrl as string).catch((error: Error) => {
+      postgres.skipped = `PostgreSQL unreachable at ${o.postgresUrl}: ${error.message}`;
+      return null;
+    });
+    if (database === null) break;
+    await others(async () => {
+      const servers: ServerProcess[] = [];
+      try {
+        // Started one after the other: the second finds the schema migrated by the first.
+        for (let n = 1; n <= instances; n++) {
+          const server = await startChargegate({
+            dir,
+            secret,
+            adminToken,
+            name: `postgres-${instances}x-${n}`,
+            env: { DATABASE_URL: database.url },
+          });
+          servers.push(server);
+          children.extra.push(server);
+        }
+        const pgAdmin = chargegateAdmin((servers[0] as ServerProcess).url, adminToken);
+        await pgAdmin.allowDriver(DRIVER_ID);
+        await phase(
+          `chargegate PostgreSQL ×${instances}`,
+          servers.map((server) => server.url),
+          () => pgAdmin.waitForDrain(drainTimeoutMs),
+          servers,
+        );
+      } finally {
+        const stops = await Promise.all(servers.map((server) => server.stop(60_000)));
+        const record = backends.find((b) => b.label === `chargegate PostgreSQL ×${instances}`);
+        if (record)
+          record.shutdownCodes = stops.map((stop) => (stop.forced ? -1 : (stop.code ?? -1)));
+        await dropBenchDatabase(o.postgresUrl as string, database.name);
+      }
+    });
+  }
+
+  const e2eAt = async (rate: number) => {
+    note(`e2e: ${rate} req/s for ${o.e2eDurationS} s`);
+    const measured = await measureEndToEnd({
+      origin: chargegate.url,
+      path: CREATE_PATH,
+      rate,
+      durationS: o.e2eDurationS,
+      graceS: o.graceS,
+      drainTimeoutMs,
+      bodies,
+      receiver,
+      admin,
+      meter: () => cpuMeter(pids),
+    });
+    ensureRunning(children, `the e2e phase at ${rate} req/s`);
+    for (const id of measured.acknowledged) acknowledged.push(id);
+    return measured.record;
+  };
+  const e2e = await e2eAt(o.e2eRate);
+  const e2eHigh = await e2eAt(o.e2eHighRate);
 
   note('waiting for the worker to deliver every callback');
-  const callbacks = await accountCallbacks({ acknowledged, admin, receiver, drainTimeoutMs });
+  const callbacks = await accountCallbacks({
+    acknowledged,
+    admin,
+    receiver,
+    drainTimeoutMs,
+    otherCallbacks,
+  });
 
   // VmHWM last, just before the stop: it covers the whole run.
   const memoryNow = readMemory(chargegate.pid);
@@ -208,7 +340,10 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
     processes,
     warmup,
     rounds,
-    e2e: e2e.record,
+    e2e,
+    e2eHigh,
+    backends,
+    postgresSkipped: postgres.skipped,
     callbacks,
     memory: {
       peakRssMb: memoryNow.peakRssMb,
@@ -285,10 +420,11 @@ async function main(): Promise<number> {
   }
 
   const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), 'chargegate-bench-'));
-  const children: Children = {};
+  const children: Children = { extra: [] };
   process.on('exit', () => {
     killNow(children.chargegate);
     killNow(children.baseline);
+    for (const server of children.extra) killNow(server);
   });
   // Exiting runs the 'exit' hook above, so no server outlives an interrupted bench.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -319,6 +455,7 @@ async function main(): Promise<number> {
       children.chargegate?.stop(60_000),
       children.baseline?.stop(10_000),
       children.receiver?.stop(),
+      ...children.extra.map((server) => server.stop(10_000)),
     ]);
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
-
-// The sources are TypeScript run as they are; tsx compiles each module as it is loaded.
-register();
-await import('../src/cli/main.ts');
+// The compiled sources (`npm run build:server`, run by `npm ci`, `npm start` and `npm test`).
+await import('../build/cli/main.js');

@@ -114,17 +114,19 @@ export async function buildApp({
     onRequest?.();
     done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.logLevel === 'warn' && reply.statusCode < 400) return;
-    request.log.info(
-      {
-        method: request.method,
-        url: maskDriverIds(request.url.split('?')[0] ?? ''),
-        statusCode: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.logLevel !== 'warn' || reply.statusCode >= 400) {
+      request.log.info(
+        {
+          method: request.method,
+          url: maskDriverIds(request.url.split('?')[0] ?? ''),
+          statusCode: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request',
+      );
+    }
+    done();
   });
 
   registerHttpErrorHandlers(app, BODY_LIMIT);

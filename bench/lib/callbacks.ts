@@ -11,11 +11,14 @@ export async function accountCallbacks({
   admin,
   receiver,
   drainTimeoutMs,
+  otherCallbacks,
 }: {
   acknowledged: string[];
   admin: Admin;
   receiver: Receiver;
   drainTimeoutMs: number;
+  /** Distinct callbacks the receiver got from other servers (the peer, PostgreSQL instances). */
+  otherCallbacks: number;
 }): Promise<CallbackRecord> {
   const finalDrain = await admin.waitForDrain(drainTimeoutMs);
   const { arrivals, summary } = await receiver.arrivals(acknowledged);
@@ -26,7 +29,7 @@ export async function accountCallbacks({
     delivered,
     lost: lostIds.length,
     lostSample: lostIds.slice(0, 20),
-    unseenAcks: summary.distinct - delivered,
+    unseenAcks: summary.distinct - otherCallbacks - delivered,
     receiver: summary,
     serverPending: await admin.countInState('pending'),
     serverFailed: await admin.countInState('failed'),

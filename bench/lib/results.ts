@@ -6,6 +6,7 @@ import type { ReceiverSummary } from './receiver-protocol.ts';
 import type { LogScan } from './server-log.ts';
 import type { StopResult } from './spawn-server.ts';
 import type { LatencySummary } from './stats.ts';
+import type { SustainedRecord } from './sustained.ts';
 import type { TargetName, ThroughputRun } from './throughput.ts';
 
 /** Everything one bench run measured; written as JSON and rendered as the table. */
@@ -56,6 +57,14 @@ export type E2eRecord = {
   cpu: CpuUse;
 };
 
+/** One target of the sustained phase: the peer, SQLite, PostgreSQL with one or two instances. */
+export type BackendRecord = SustainedRecord & {
+  /** VmHWM of its process (the larger of two instances). */
+  peakRssMb: number;
+  /** Exit codes after SIGTERM, for the instances started for this phase (-1 = killed). */
+  shutdownCodes?: number[];
+};
+
 export type CallbackRecord = {
   /** requestIds chargegate acknowledged (as seen in its responses), all phases. */
   acknowledged: number;
@@ -101,6 +110,11 @@ export type BenchResult = {
   warmup: RunRecord[];
   rounds: Round[];
   e2e: E2eRecord;
+  /** The same at BENCH_E2E_HIGH_RATE, reported beside the target. */
+  e2eHigh: E2eRecord;
+  /** Sustained end to end: peer, SQLite ×1, PostgreSQL ×1, PostgreSQL ×2 (when reachable). */
+  backends: BackendRecord[];
+  postgresSkipped: string | null;
   callbacks: CallbackRecord;
   memory: MemoryRecord;
   shutdown: { chargegate: StopResult; baseline: StopResult };

@@ -1,23 +1,22 @@
-import { TRPCError } from '@trpc/server';
+import { TRPCError, type TRPCProcedureType } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { contextFrom, type Services } from './context.ts';
 import { errorBody, httpStatusOf } from './errors.ts';
-import { appRouter, createCaller } from './routers/app-router.ts';
+import { appRouter, callProcedure } from './routers/app-router.ts';
 
 /**
  * The REST door: one native Fastify route per procedure that has `meta.openapi`, at the path the
- * OpenAPI document gives it. Each route calls the procedure through the router's caller, so input
- * and output validation, middleware and errors are exactly those of the tRPC door.
+ * OpenAPI document gives it. Each route calls the procedure through tRPC, so input and output
+ * validation, middleware and errors are exactly those of the tRPC door.
  */
 
 type OpenApi = NonNullable<OpenApiMeta['openapi']>;
-type Call = (input: unknown) => Promise<unknown>;
-type Caller = ReturnType<typeof createCaller>;
 
 export type RestRoute = {
   procedurePath: string;
+  type: TRPCProcedureType;
   method: OpenApi['method'];
   url: string;
   /** The query parameters it takes: its input's fields that are not in the path, if no body. */
@@ -26,7 +25,7 @@ export type RestRoute = {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-type ProcedureDef = { meta?: OpenApiMeta; inputs: unknown[] };
+type ProcedureDef = { meta?: OpenApiMeta; inputs: unknown[]; type: TRPCProcedureType };
 
 function queryParameters(def: ProcedureDef, url: string, acceptsBody: boolean): string[] {
   const input = def.inputs[0];
@@ -43,7 +42,7 @@ export function restRoutes(prefix: string): RestRoute[] {
     if (!openapi || openapi.enabled === false) return [];
     const url = prefix + openapi.path.replace(/\{(\w+)\}/g, ':$1');
     const query = queryParameters(def, url, BODY_METHODS.has(openapi.method));
-    return [{ procedurePath, method: openapi.method, url, query }];
+    return [{ procedurePath, type: def.type, method: openapi.method, url, query }];
   });
 }
 
@@ -66,13 +65,6 @@ function refuseUnknownQuery(request: FastifyRequest, known: readonly string[]): 
     })),
   );
   throw new TRPCError({ code: 'BAD_REQUEST', message: 'unknown query parameter', cause });
-}
-
-function resolve(caller: Caller, procedurePath: string): Call {
-  let target: unknown = caller;
-  for (const segment of procedurePath.split('.'))
-    target = (target as Record<string, unknown>)[segment];
-  return target as Call;
 }
 
 function inputOf(request: FastifyRequest, acceptsBody: boolean): Record<string, unknown> {
@@ -103,10 +95,13 @@ export function registerRestDoor(
         });
         try {
           refuseUnknownQuery(request, route.query);
-          const output = await resolve(
-            createCaller(ctx),
+          const input = inputOf(request, acceptsBody);
+          const output = await callProcedure(
             route.procedurePath,
-          )(inputOf(request, acceptsBody));
+            route.type,
+            ctx,
+            async () => input,
+          );
           return reply.code(200).send(output);
         } catch (cause) {
           const error =

@@ -23,7 +23,6 @@ const t = initTRPC
   });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
 
 /** Seconds a client should wait before trying again while the database is unavailable. */
 export const RETRY_AFTER_SECONDS = 2;

@@ -22,14 +22,17 @@ export const templateName = () => {
   return name;
 };
 
-export function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
+export function databaseUrl(name: string, adminUrl = ADMIN_URL): string {
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-export async function withAdmin<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
+export async function withAdmin<T>(
+  use: (client: pg.Client) => Promise<T>,
+  adminUrl = ADMIN_URL,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     return await use(client);
