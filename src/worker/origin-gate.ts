@@ -18,7 +18,7 @@ import {
  */
 
 export type BreakerChange =
-  | { kind: 'opened'; origin: string; cooldownMs: number; afterProbe: boolean }
+  | { kind: 'opened'; origin: string; cooldownMs: number; until: number; afterProbe: boolean }
   | { kind: 'probing'; origin: string }
   | { kind: 'closed'; origin: string };
 
@@ -97,6 +97,7 @@ export function createOriginGate({
           kind: 'opened',
           origin,
           cooldownMs: after.cooldownMs,
+          until: after.until,
           afterProbe: before.phase === 'half_open',
         });
       } else if (after.phase === 'closed' && before.phase !== 'closed') {

@@ -147,7 +147,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const { origin } = change;
     if (change.kind === 'opened') {
       log.warn(
-        { origin, cooldownMs: change.cooldownMs },
+        { origin, cooldownMs: change.cooldownMs, heldUntil: new Date(change.until).toISOString() },
         change.afterProbe
           ? 'callback origin still failing: its callbacks stay held for a longer cool-down'
           : 'callback origin failing: its callbacks are held for a cool-down, their retries kept',

@@ -33,7 +33,9 @@ describe('the origin gate', () => {
     );
     g.leave(tickets[0] as (typeof tickets)[0], 'failure', 10);
     g.leave(tickets[1] as (typeof tickets)[0], 'failure', 20);
-    expect(changes).toEqual([{ kind: 'opened', origin: A, cooldownMs: 1_000, afterProbe: false }]);
+    expect(changes).toEqual([
+      { kind: 'opened', origin: A, cooldownMs: 1_000, until: 1_020, afterProbe: false },
+    ]);
     expect(g.held()).toEqual([A]);
     expect(g.rooms(500).blocked).toEqual([A]);
     expect(g.enter(A, 500)).toBeUndefined();
@@ -53,6 +55,7 @@ describe('the origin gate', () => {
       kind: 'opened',
       origin: A,
       cooldownMs: 2_000,
+      until: 3_100,
       afterProbe: true,
     });
     expect(g.nextProbeAt(1_100)).toBe(3_100);
