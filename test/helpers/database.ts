@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach } from 'vitest';
 import { type OpenStoreOptions, openStore } from '../../src/store/open-store.ts';
+import { types } from '../../src/store/postgres/pool.ts';
 import type { Store } from '../../src/store/store.ts';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from './postgres.ts';
 import { tempDir } from './process.ts';
@@ -86,10 +87,7 @@ function postgresSql(url: string): TestSql {
   const pool = new pg.Pool({
     connectionString: url,
     max: 2,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+    types,
   });
   pool.on('error', () => {});
   const query = (text: string, params: unknown[] = []) => pool.query(numbered(text), params);

@@ -8,7 +8,7 @@ import pg from 'pg';
  */
 
 const INT8 = 20;
-const types = {
+export const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };

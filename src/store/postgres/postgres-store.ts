@@ -86,13 +86,9 @@ export function createPostgresStore({
     },
   });
   const decisions = createBatch(
-    (items: Array<DecisionToSave & { leaseMs: number }>) =>
+    (items: DecisionToSave[]) =>
       inTransaction(pool, async (client) => {
-        const kept = await saveDecisions(
-          client,
-          items,
-          items.map((item) => item.decidedAt + item.leaseMs),
-        );
+        const kept = await saveDecisions(client, items);
         return items.map((item) => kept.has(item.claim.id));
       }),
     committed,
@@ -125,7 +121,7 @@ export function createPostgresStore({
       {
         claimDue: (options) => claimDue(pool, options, now()),
         saveDecision: (claim, decision, decidedAt, leaseMs) =>
-          decisions.submit({ claim, decision, decidedAt, leaseMs }),
+          decisions.submit({ claim, decision, decidedAt, lockedUntil: decidedAt + leaseMs }),
         finishAttempt: (claim, record, step) => finished.submit({ claim, record, step }),
         release: (claim) => release(pool, claim),
         releaseAll: (owner) => releaseAll(pool, owner),

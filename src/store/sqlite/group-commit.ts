@@ -31,9 +31,16 @@ export type GroupCommitOptions = {
   onBatch?: (size: number) => void;
   /** Called with the error of each batch whose transaction could not commit. */
   onFailure?: (error: unknown) => void;
+  /** Runs before each batch; throwing refuses the whole batch (nothing of it is written). */
+  beforeCommit?: () => void;
 };
 
-export function createGroupCommit({ db, onBatch, onFailure }: GroupCommitOptions): GroupCommit {
+export function createGroupCommit({
+  db,
+  onBatch,
+  onFailure,
+  beforeCommit,
+}: GroupCommitOptions): GroupCommit {
   let queue: Item[] = [];
   let scheduled: Promise<void> | undefined;
 
@@ -56,6 +63,7 @@ export function createGroupCommit({ db, onBatch, onFailure }: GroupCommitOptions
     if (batch.length === 0) return;
     let settled: Settled[];
     try {
+      beforeCommit?.();
       settled = commit.immediate(batch);
     } catch (error) {
       onFailure?.(error);

@@ -60,6 +60,8 @@ export function createSqliteStore({
       onCommitBatch?.(size);
     },
     onFailure: writes.failed,
+    // Checked again at the commit itself: the file may go between a call and its batch's commit.
+    beforeCommit: () => checkFile(),
   });
   const listeners = new Set<() => void>();
   let reported = false;

@@ -123,8 +123,12 @@ export async function claimDue(
     if (decided.length === 0) return results;
     await saveDecisions(
       client,
-      decided.map(({ result, decision }) => ({ claim: result.claim, decision, decidedAt: now })),
-      lockedUntil,
+      decided.map(({ result, decision }) => ({
+        claim: result.claim,
+        decision,
+        decidedAt: now,
+        lockedUntil,
+      })),
     );
     for (const { result, decision } of decided) markDecided(result, decision, now);
     return results;

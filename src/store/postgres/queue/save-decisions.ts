@@ -2,12 +2,17 @@ import type pg from 'pg';
 import type { Decision } from '../../../domain/decision.ts';
 import type { Claim } from '../../../domain/request-record.ts';
 
-export type DecisionToSave = { claim: Claim; decision: Decision; decidedAt: number };
+/** A decision to store under its claim, renewing the claim's lease until `lockedUntil`. */
+export type DecisionToSave = {
+  claim: Claim;
+  decision: Decision;
+  decidedAt: number;
+  lockedUntil: number;
+};
 
 /**
- * Stores decisions under their claims and renews the leases until `lockedUntil` (or each
- * decision's own `decidedAt + leaseMs` when `lockedUntil` is an array). A row whose claim no
- * longer holds (owner or token changed) is not touched. Answers the ids that were stored.
+ * Stores decisions under their claims and renews their leases. A row whose claim no longer holds
+ * (owner or token changed) is not touched. Answers the ids that were stored.
  */
 const SAVE = `
   UPDATE charging_session_requests AS r
@@ -22,7 +27,6 @@ const SAVE = `
 export async function saveDecisions(
   client: pg.ClientBase,
   decisions: readonly DecisionToSave[],
-  lockedUntil: number | readonly number[],
 ): Promise<Set<string>> {
   const { rows } = await client.query<{ id: string }>(SAVE, [
     decisions.map((d) => d.claim.id),
@@ -33,9 +37,7 @@ export async function saveDecisions(
     decisions.map((d) => d.decision.reason),
     decisions.map((d) => d.decision.authorizationReference ?? null),
     decisions.map((d) => d.decidedAt),
-    decisions.map((_d, index) =>
-      typeof lockedUntil === 'number' ? lockedUntil : (lockedUntil[index] as number),
-    ),
+    decisions.map((d) => d.lockedUntil),
   ]);
   return new Set(rows.map((row) => row.id));
 }
