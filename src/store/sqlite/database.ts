@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { MigrationError } from '../migration-error.ts';
+import { type ConnectionOptions, openConnection } from './connection.ts';
 import * as schema from './schema.ts';
 
 export type Database = BetterSQLite3Database<typeof schema> & { $client: BetterSqlite3.Database };
@@ -13,24 +14,11 @@ export const MIGRATIONS_FOLDER = fileURLToPath(
   new URL('../../../migrations/sqlite', import.meta.url),
 );
 
-export type OpenDatabaseOptions = {
-  /** A file path, or `:memory:`. The file's folder is created when missing. */
-  path: string;
-  /** `full`: a commit survives power loss; `normal`: it survives a crash of the process. */
-  sync: 'full' | 'normal';
-};
+export type OpenDatabaseOptions = ConnectionOptions;
 
-/** Opens the database in WAL mode with foreign keys on. Does not migrate. */
-export function openDatabase({ path, sync }: OpenDatabaseOptions): Database {
-  if (path !== ':memory:' && !path.startsWith('file:')) {
-    mkdirSync(dirname(path), { recursive: true });
-  }
-  const client = new BetterSqlite3(path);
-  client.pragma('journal_mode = WAL');
-  client.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
-  client.pragma('busy_timeout = 5000');
-  client.pragma('foreign_keys = ON');
-  return drizzle({ client, schema });
+/** Opens the database (see `openConnection`) for drizzle. Does not migrate. */
+export function openDatabase(options: OpenDatabaseOptions): Database {
+  return drizzle({ client: openConnection(options), schema });
 }
 
 /** Applies pending migrations from `migrations/`; throws a MigrationError naming the cause. */

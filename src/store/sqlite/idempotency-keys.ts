@@ -14,33 +14,11 @@ export function createIdempotencyKeyQueries(db: Database) {
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.key, p('key')), gte(idempotencyKeys.createdAt, p('since'))))
     .prepare();
-  const upsert = db
-    .insert(idempotencyKeys)
-    .values({
-      key: p('key'),
-      fingerprint: p('fingerprint'),
-      requestId: p('requestId'),
-      createdAt: p('createdAt'),
-    })
-    .onConflictDoUpdate({
-      target: idempotencyKeys.key,
-      set: {
-        fingerprint: sql`excluded.fingerprint`,
-        requestId: sql`excluded.request_id`,
-        createdAt: sql`excluded.created_at`,
-      },
-    })
-    .prepare();
 
   return {
     /** The live use of `key` at `now`, if any. */
     findLive(key: string, now: number): StoredKey | undefined {
       return live.get({ key, since: now - IDEMPOTENCY_KEY_TTL_MS });
-    },
-
-    /** Records the first use of `key`, replacing an expired use of it. */
-    save(key: string, fingerprint: string, requestId: string, createdAt: number): void {
-      upsert.run({ key, fingerprint, requestId, createdAt });
     },
 
     /** Deletes up to `limit` keys that expired before `now`. */

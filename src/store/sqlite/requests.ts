@@ -1,5 +1,4 @@
 import { and, asc, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';
-import { callbackOriginOf } from '../../domain/callback-origin.ts';
 import type { CallbackState } from '../../domain/charging-session-request.ts';
 import type { AttemptRecord, ListCursor, RequestRecord } from '../../domain/request-record.ts';
 import type { Database } from './database.ts';
@@ -8,10 +7,6 @@ import { callbackAttempts, requests } from './schema.ts';
 /** Queries on `charging_session_requests` outside the queue: intake, reads and admin. */
 
 export type RequestRow = typeof requests.$inferSelect;
-export type NewRequest = Pick<
-  RequestRecord,
-  'id' | 'stationId' | 'driverId' | 'callbackUrl' | 'createdAt'
->;
 
 /** A stored row without its claim and origin columns, which never leave the adapter. */
 export function toRecord(row: RequestRow): RequestRecord {
@@ -28,19 +23,6 @@ export function toRecord(row: RequestRow): RequestRecord {
 export function createRequestQueries(db: Database) {
   const p = sql.placeholder;
 
-  const insert = db
-    .insert(requests)
-    .values({
-      id: p('id'),
-      stationId: p('stationId'),
-      driverId: p('driverId'),
-      callbackUrl: p('callbackUrl'),
-      callbackOrigin: p('callbackOrigin'),
-      createdAt: p('createdAt'),
-      nextAttemptAt: p('createdAt'),
-    })
-    .prepare();
-
   const byId = db
     .select()
     .from(requests)
@@ -48,11 +30,6 @@ export function createRequestQueries(db: Database) {
     .prepare();
 
   return {
-    /** Stores a new request; its callback is due at once. */
-    insert(row: NewRequest): void {
-      insert.run({ ...row, callbackOrigin: callbackOriginOf(row.callbackUrl) });
-    },
-
     find(id: string): RequestRecord | undefined {
       const row = byId.get({ id });
       return row && toRecord(row);

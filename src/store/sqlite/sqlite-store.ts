@@ -1,3 +1,4 @@
+import type { Claim } from '../../domain/request-record.ts';
 import { guardMethods, StoreUnavailableError } from '../errors.ts';
 import type { Store } from '../store.ts';
 import { createWriteHealth } from '../write-health.ts';
@@ -11,13 +12,14 @@ import {
 } from './database.ts';
 import { createDriverQueries } from './drivers.ts';
 import { fileIdentity } from './file-identity.ts';
-import { createGroupCommit } from './group-commit.ts';
 import { createIdempotencyKeyQueries } from './idempotency-keys.ts';
 import { createIntake } from './intake.ts';
-import { createQueueQueries } from './queue.ts';
+import { createQueueReads } from './queue.ts';
 import { createRequestQueries } from './requests.ts';
 import { storedWebhookSecret } from './settings.ts';
 import { createStatsQueries } from './stats.ts';
+import { createWriter } from './writer.ts';
+import type { ClaimRef } from './writes.ts';
 
 export type SqliteStoreOptions = {
   /** A file path, or `:memory:`. The file's folder is created when missing. */
@@ -32,8 +34,10 @@ export type SqliteStoreOptions = {
 };
 
 /**
- * The embedded store: one SQLite file in WAL mode, opened by better-sqlite3. Its calls are
- * synchronous underneath; writes from one turn of the event loop share one commit.
+ * The embedded store: one SQLite file in WAL mode, opened by better-sqlite3. The writes of the
+ * hot path (intake, claims, decisions, attempts, releases) go to the writer thread, batched per
+ * turn of the event loop into one commit each (`writer.ts`); reads, and the rare writes of
+ * operators and maintenance, run on the main thread's own connection.
  */
 export function createSqliteStore({
   path,
@@ -45,16 +49,13 @@ export function createSqliteStore({
   const db = openDatabase({ path, sync });
   const file = fileIdentity(path);
   const writes = createWriteHealth(
-    () =>
-      db.$client
-        .prepare(
-          "INSERT INTO settings (key, value) VALUES ('health_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .run(String(now())),
+    () => writer.run('probe', { now: now() }),
     isTransientSqliteError,
   );
-  const groupCommit = createGroupCommit({
-    db,
+  const writer = createWriter({
+    path,
+    sync,
+    client: db.$client,
     onBatch: (size) => {
       writes.succeeded();
       onCommitBatch?.(size);
@@ -87,8 +88,7 @@ export function createSqliteStore({
     const requests = createRequestQueries(db);
     const idempotencyKeys = createIdempotencyKeyQueries(db);
     const intake = createIntake({
-      groupCommit,
-      requests,
+      writer,
       idempotencyKeys,
       now,
       onCreated: () => {
@@ -99,12 +99,14 @@ export function createSqliteStore({
       requests,
       idempotencyKeys,
       intake,
-      queue: createQueueQueries(db),
+      queue: createQueueReads(db),
       drivers: createDriverQueries(db),
       stats: createStatsQueries(db),
     };
   }
   const shipped = shippedMigrations();
+  /** What a write under a claim sends to the writer: not the whole record. */
+  const claimRef = ({ id, owner, token }: Claim): ClaimRef => ({ id, owner, token });
   let closed: Promise<void> | undefined;
 
   return {
@@ -125,20 +127,22 @@ export function createSqliteStore({
     ),
     queue: guardMethods(
       {
-        // Through the group commit: a claim shares its commit with the acknowledgements and
-        // attempt records of the same turn of the event loop.
-        claimDue: (options) => groupCommit.run(() => q().queue.claimDue(options, now())),
+        // Through the writer: a claim shares its commit with the acknowledgements and attempt
+        // records of the same turn of the event loop.
+        claimDue: (options) => writer.run('claimDue', { options, now: now() }),
         saveDecision: (claim, decision, decidedAt, leaseMs) =>
-          groupCommit.run(() =>
-            q().queue.saveDecision(claim, decision, decidedAt, decidedAt + leaseMs),
-          ),
+          writer.run('saveDecision', {
+            claim: claimRef(claim),
+            decision,
+            decidedAt,
+            lockedUntil: decidedAt + leaseMs,
+          }),
         finishAttempt: (claim, record, step) =>
-          groupCommit.run(() => q().queue.finishAttempt(claim, record, step)),
-        release: async (claim) => q().queue.release(claim),
-        releaseAll: async (owner) => {
-          await groupCommit.flush();
-          return q().queue.releaseAll(owner);
+          writer.run('finishAttempt', { claim: claimRef(claim), record, step }),
+        release: async (claim) => {
+          await writer.run('release', { claim: claimRef(claim) });
         },
+        releaseAll: (owner) => writer.run('releaseAll', { owner }),
         claimOwners: async () => q().queue.claimOwners(now()),
         nextDueAfter: async (at) => q().queue.nextDueAfter(at),
       },
@@ -189,7 +193,7 @@ export function createSqliteStore({
     },
     close() {
       closed ??= (async () => {
-        await groupCommit.flush();
+        await writer.close();
         db.$client.close();
       })();
       return closed;

@@ -1,0 +1,330 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { NextStep } from '../../domain/attempt.ts';
+import { callbackOriginOf } from '../../domain/callback-origin.ts';
+import type { CreateRequestInput } from '../../domain/charging-session-request.ts';
+import { type Decision, decideWithAcl } from '../../domain/decision.ts';
+import type { AttemptRecord, RequestRecord } from '../../domain/request-record.ts';
+import { aclFactsOf, type JoinedAcl, markDecided } from '../acl-at-claim.ts';
+import type { ClaimOptions, ClaimResult, CreateOutcome, IdempotencyClaim } from '../store.ts';
+
+/**
+ * The writes of the hot path on SQLite — intake, claims, decisions, attempt records, releases —
+ * as plain prepared statements on one better-sqlite3 connection. They run in the writer thread
+ * (`writer-thread.ts`), which owns that connection so that commits and their fsync never block
+ * the event loop; on an in-memory database, which no second connection can see, they run on the
+ * main connection instead (`writer.ts`). Either way each runs inside a batch's IMMEDIATE
+ * transaction, in a savepoint of its own.
+ *
+ * This module imports no ORM and no validation library: it is all the writer thread loads.
+ * Its arguments and results are plain data, because they cross threads by structured clone.
+ */
+
+/** What a write under a claim names: the row, and which claim of it (see `claim_token`). */
+export type ClaimRef = { id: string; owner: string; token: number };
+
+export type CreateArgs = {
+  id: string;
+  input: CreateRequestInput;
+  createdAt: number;
+  idempotency?: IdempotencyClaim;
+  /** Keys used at or after this time are live. */
+  liveSince: number;
+};
+
+/** The columns of a request as `RequestRecord` names them, plus the claim's token. */
+const RECORD_COLUMNS = `id, station_id AS stationId, driver_id AS driverId,
+  callback_url AS callbackUrl, created_at AS createdAt, decision_status AS decisionStatus,
+  decision_source AS decisionSource, decision_reason AS decisionReason,
+  authorization_reference AS authorizationReference, decided_at AS decidedAt,
+  callback_state AS callbackState, attempts, cycle_attempts AS cycleAttempts,
+  last_attempt_at AS lastAttemptAt, last_response_status AS lastResponseStatus,
+  last_error AS lastError, next_attempt_at AS nextAttemptAt, completed_at AS completedAt,
+  callback_origin AS callbackOrigin, claim_token AS claimToken`;
+
+type ClaimedRow = RequestRecord & { callbackOrigin: string | null; claimToken: number };
+
+/**
+ * How many due rows, oldest first, a claim looks at to share its batch out between origins: a
+ * bounded read however large the backlog. An origin whose rows crowd this window gets its room
+ * now; the next claim passes over it once it is full.
+ */
+const claimWindow = (limit: number) => Math.max(64, limit * 4);
+
+const HOLDS = 'id = @id AND locked_by = @owner AND claim_token = @token';
+
+export function createWrites(client: BetterSqlite3.Database) {
+  const findLiveKey = client.prepare<
+    { key: string; since: number },
+    { requestId: string; fingerprint: string }
+  >(
+    `SELECT request_id AS requestId, fingerprint FROM idempotency_keys
+     WHERE key = @key AND created_at >= @since`,
+  );
+  const insertRequest = client.prepare(
+    `INSERT INTO charging_session_requests
+       (id, station_id, driver_id, callback_url, callback_origin, created_at, next_attempt_at)
+     VALUES (@id, @stationId, @driverId, @callbackUrl, @callbackOrigin, @createdAt, @createdAt)`,
+  );
+  // Replaces an expired use of the key: the live one was looked for just before.
+  const saveKey = client.prepare(
+    `INSERT INTO idempotency_keys (key, fingerprint, request_id, created_at)
+     VALUES (@key, @fingerprint, @requestId, @createdAt)
+     ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint,
+       request_id = excluded.request_id, created_at = excluded.created_at`,
+  );
+
+  // The oldest due rows of the window, ranked within their origin: a row is claimed while its
+  // rank is within its origin's room. Rows without an origin (stored before the column existed)
+  // are not limited, and get their origin below. Held origins are passed over by reading on
+  // along the due index. The token increases with every claim of a row, so a write made under
+  // an earlier claim of it (a lease that expired while its attempt hung) no longer matches.
+  const claim = client.prepare<Record<string, unknown>, ClaimedRow>(
+    `UPDATE charging_session_requests
+     SET locked_by = @owner, locked_until = @lockedUntil, claim_token = claim_token + 1
+     WHERE id IN (
+       SELECT ranked.id FROM (
+         SELECT oldest.id, oldest.due_at, oldest.origin,
+           row_number() OVER (PARTITION BY oldest.origin ORDER BY oldest.due_at) AS place
+         FROM (
+           SELECT id, next_attempt_at AS due_at, callback_origin AS origin
+           FROM charging_session_requests
+           WHERE callback_state = 'pending' AND next_attempt_at <= @now
+             AND (locked_until IS NULL OR locked_until <= @now)
+             AND (callback_origin IS NULL
+               OR callback_origin NOT IN (SELECT value FROM json_each(@excluded)))
+           ORDER BY next_attempt_at LIMIT @window
+         ) AS oldest
+       ) AS ranked
+       LEFT JOIN json_each(@rooms) AS room ON room.key = ranked.origin
+       WHERE ranked.origin IS NULL OR ranked.place <= coalesce(room.value, @defaultRoom)
+       ORDER BY ranked.due_at LIMIT @limit
+     )
+     RETURNING ${RECORD_COLUMNS}`,
+  );
+  const setOrigin = client.prepare(
+    'UPDATE charging_session_requests SET callback_origin = @origin WHERE id = @id',
+  );
+  const aclFacts = client.prepare<{ ids: string }, JoinedAcl & { id: string }>(
+    `SELECT r.id, d.status, d.expires_at AS expiresAt, d.all_stations AS allStations,
+       s.driver_id IS NOT NULL AS granted
+     FROM charging_session_requests r
+     LEFT JOIN drivers d ON d.driver_id = r.driver_id
+     LEFT JOIN driver_stations s ON s.driver_id = r.driver_id AND s.station_id = lower(r.station_id)
+     WHERE r.id IN (SELECT value FROM json_each(@ids))`,
+  );
+  const decide = client.prepare(
+    `UPDATE charging_session_requests
+     SET decision_status = @status, decision_source = @source, decision_reason = @reason,
+       authorization_reference = @authorizationReference, decided_at = @decidedAt,
+       locked_until = @lockedUntil
+     WHERE ${HOLDS}`,
+  );
+  const recordAttempt = client.prepare(
+    `INSERT INTO callback_attempts
+       (request_id, attempt, started_at, duration_ms, outcome, response_status, error, response_body)
+     VALUES (@requestId, @attempt, @startedAt, @durationMs, @outcome, @responseStatus, @error,
+       @responseBody)`,
+  );
+  const moveOn = client.prepare(
+    `UPDATE charging_session_requests
+     SET callback_state = @state, attempts = attempts + 1, cycle_attempts = cycle_attempts + 1,
+       last_attempt_at = @startedAt, last_response_status = @responseStatus, last_error = @error,
+       next_attempt_at = @nextAttemptAt, completed_at = @completedAt,
+       locked_by = NULL, locked_until = NULL
+     WHERE ${HOLDS}`,
+  );
+  const release = client.prepare(
+    `UPDATE charging_session_requests SET locked_by = NULL, locked_until = NULL WHERE ${HOLDS}`,
+  );
+  const releaseAll = client.prepare(
+    'UPDATE charging_session_requests SET locked_by = NULL, locked_until = NULL WHERE locked_by = ?',
+  );
+  const probe = client.prepare(
+    `INSERT INTO settings (key, value) VALUES ('health_probe', ?)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  );
+
+  function saveDecision({
+    claim: { id, owner, token },
+    decision,
+    decidedAt,
+    lockedUntil,
+  }: {
+    claim: ClaimRef;
+    decision: Decision;
+    decidedAt: number;
+    lockedUntil: number;
+  }): boolean {
+    return (
+      decide.run({
+        id,
+        owner,
+        token,
+        status: decision.status,
+        source: decision.source,
+        reason: decision.reason,
+        authorizationReference: decision.authorizationReference ?? null,
+        decidedAt,
+        lockedUntil,
+      }).changes === 1
+    );
+  }
+
+  return {
+    /**
+     * Stores a new request and its idempotency key. Inside the IMMEDIATE transaction no other
+     * writer runs, so checking the key and then inserting is safe.
+     */
+    create({ id, input, createdAt, idempotency, liveSince }: CreateArgs): CreateOutcome {
+      if (idempotency) {
+        const live = findLiveKey.get({ key: idempotency.key, since: liveSince });
+        if (live) return { created: false, ...live };
+      }
+      insertRequest.run({
+        id,
+        stationId: input.stationId,
+        driverId: input.driverId,
+        callbackUrl: input.callbackUrl,
+        callbackOrigin: callbackOriginOf(input.callbackUrl),
+        createdAt,
+      });
+      if (idempotency) saveKey.run({ ...idempotency, requestId: id, createdAt });
+      return { created: true, requestId: id };
+    },
+
+    /** Claims due callbacks; with `decideByAcl`, decisions made here share the claim's commit. */
+    claimDue({ options, now }: { options: ClaimOptions; now: number }): ClaimResult[] {
+      const { owner, limit, leaseMs, decideByAcl, excludeOrigins = [], roomPerOrigin } = options;
+      const lockedUntil = now + leaseMs;
+      const rows = claim.all({
+        owner,
+        now,
+        lockedUntil,
+        limit,
+        excluded: JSON.stringify(excludeOrigins),
+        window: claimWindow(limit),
+        rooms: JSON.stringify(roomPerOrigin?.byOrigin ?? {}),
+        defaultRoom: roomPerOrigin?.default ?? limit,
+      });
+      const claimed = rows.map(({ callbackOrigin, claimToken, ...record }): ClaimResult => {
+        if (callbackOrigin === null) {
+          setOrigin.run({ id: record.id, origin: callbackOriginOf(record.callbackUrl) });
+        }
+        return { claim: { ...record, owner, token: claimToken }, decidedNow: false };
+      });
+      const undecided = claimed.filter(({ claim }) => claim.decisionStatus === null);
+      if (!decideByAcl || undecided.length === 0) return claimed;
+
+      const facts = new Map(
+        aclFacts
+          .all({ ids: JSON.stringify(undecided.map(({ claim }) => claim.id)) })
+          .map((row) => [row.id, aclFactsOf(row)]),
+      );
+      for (const result of undecided) {
+        const { driver, granted } = facts.get(result.claim.id) ?? {
+          driver: undefined,
+          granted: false,
+        };
+        const decision = decideWithAcl(driver, granted, now);
+        saveDecision({ claim: result.claim, decision, decidedAt: now, lockedUntil });
+        markDecided(result, decision, now);
+      }
+      return claimed;
+    },
+
+    /** Stores a decision and renews the lease. False when the claim was lost. */
+    saveDecision,
+
+    /** The attempt is always recorded; the request moves on only while the claim holds. */
+    finishAttempt({
+      claim: { id, owner, token },
+      record,
+      step,
+    }: {
+      claim: ClaimRef;
+      record: AttemptRecord;
+      step: NextStep;
+    }): boolean {
+      recordAttempt.run(record);
+      return (
+        moveOn.run({
+          id,
+          owner,
+          token,
+          state: step.state,
+          startedAt: record.startedAt,
+          responseStatus: record.responseStatus,
+          error: step.error,
+          nextAttemptAt: step.state === 'pending' ? step.nextAttemptAt : null,
+          completedAt: step.state === 'pending' ? null : step.completedAt,
+        }).changes === 1
+      );
+    },
+
+    release({ claim: { id, owner, token } }: { claim: ClaimRef }): boolean {
+      return release.run({ id, owner, token }).changes === 1;
+    },
+
+    releaseAll({ owner }: { owner: string }): number {
+      return releaseAll.run(owner).changes;
+    },
+
+    /** A write that changes nothing that matters: whether the database takes writes. */
+    probe({ now }: { now: number }): true {
+      probe.run(String(now));
+      return true;
+    },
+  };
+}
+
+export type Writes = ReturnType<typeof createWrites>;
+export type WriteKind = keyof Writes;
+export type WriteArgs<K extends WriteKind> = Parameters<Writes[K]>[0];
+export type WriteResult<K extends WriteKind> = ReturnType<Writes[K]>;
+/** One piece of work for a batch, as it crosses to the writer thread. */
+export type WriteOp = { [K in WriteKind]: { kind: K; args: WriteArgs<K> } }[WriteKind];
+
+/** The outcome of one piece of work, or of a whole batch, as it crosses back. */
+export type Settled = { ok: true; value: unknown } | { ok: false; error: SerializedError };
+export type BatchOutcome = { ok: true; results: Settled[] } | { ok: false; error: SerializedError };
+
+/** An error as it crosses threads: better-sqlite3's `code` is what callers classify it by. */
+export type SerializedError = { name: string; message: string; code?: string };
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { code } = error as { code?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+  };
+}
+
+/**
+ * Runs a batch in one IMMEDIATE transaction, each piece in a savepoint of its own: one that
+ * throws is rolled back and fails alone, and the others still commit. If the commit itself
+ * fails, the whole batch fails and none of it is kept.
+ */
+export function createBatchRunner(client: BetterSqlite3.Database, writes: () => Writes) {
+  const inSavepoint = client.transaction((op: WriteOp) => {
+    const run = writes()[op.kind] as (args: unknown) => unknown;
+    return run(op.args);
+  });
+  const inTransaction = client.transaction((ops: WriteOp[]): Settled[] =>
+    ops.map((op) => {
+      try {
+        return { ok: true, value: inSavepoint(op) };
+      } catch (error) {
+        return { ok: false, error: serializeError(error) };
+      }
+    }),
+  );
+  return (ops: WriteOp[]): BatchOutcome => {
+    try {
+      return { ok: true, results: inTransaction.immediate(ops) };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  };
+}

@@ -1,0 +1,169 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../../src/store/errors.ts';
+import {
+  type Database,
+  migrateDatabase,
+  openDatabase,
+} from '../../../src/store/sqlite/database.ts';
+import { createWriter, type Writer, type WriterOptions } from '../../../src/store/sqlite/writer.ts';
+import { tempDir } from '../../helpers/process.ts';
+
+function migratedDatabase(path: string): Database {
+  const db = openDatabase({ path, sync: 'normal' });
+  migrateDatabase(db);
+  return db;
+}
+
+const input = {
+  stationId: '3f0e9a52-8a8c-4d8e-9f3a-7b1c2d3e4f50',
+  driverId: 'DRV-0001-ab.cd_ef~0123',
+  callbackUrl: 'https://example.com/cb',
+};
+const create = (writer: Writer, id: string) =>
+  writer.run('create', { id, input, createdAt: 1, liveSince: 0 });
+
+const countIn = (client: BetterSqlite3.Database) =>
+  client.prepare('select count(*) from charging_session_requests').pluck().get() as number;
+const idsIn = (client: BetterSqlite3.Database) =>
+  client.prepare('select id from charging_session_requests order by rowid').pluck().all();
+
+const writers: Writer[] = [];
+afterEach(async () => {
+  await Promise.all(writers.splice(0).map((writer) => writer.close()));
+});
+
+/** The in-memory database runs its batches on the main connection; a file's go to the thread. */
+const setups = [
+  { name: 'in the writer thread', path: () => `${tempDir()}/writer.db` },
+  { name: 'inline, in memory', path: () => ':memory:' },
+];
+
+describe.each(setups)('the writer, $name', ({ path: pathOf }) => {
+  function setUp(options: Partial<WriterOptions> = {}) {
+    const path = pathOf();
+    const db = migratedDatabase(path);
+    const writer = createWriter({ path, sync: 'normal', client: db.$client, ...options });
+    writers.push(writer);
+    return { db, writer };
+  }
+
+  it('commits writes asked for in the same turn as one batch, in the order asked', async () => {
+    const batches: number[] = [];
+    const { db, writer } = setUp({ onBatch: (size) => batches.push(size) });
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => create(writer, `r${i}`)),
+    );
+    expect(outcomes.map((o) => o.requestId)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+    expect(batches).toEqual([10]);
+    expect(idsIn(db.$client)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+  });
+
+  it('rejects only the write of a batch that fails, with its SQLite code; the rest commits', async () => {
+    const { db, writer } = setUp();
+    await create(writer, 'existing');
+    const outcomes = await Promise.allSettled([
+      create(writer, 'a'),
+      create(writer, 'existing'), // primary key clash
+      create(writer, 'b'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const { reason } = outcomes[1] as PromiseRejectedResult;
+    expect(reason).toBeInstanceOf(Error);
+    expect(reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    expect(idsIn(db.$client)).toEqual(['existing', 'a', 'b']);
+  });
+
+  it('refuses a whole batch when the check before it throws, and takes the next one', async () => {
+    const failures: Error[] = [];
+    let refuse = true;
+    const { db, writer } = setUp({
+      beforeCommit: () => {
+        if (refuse) throw new StoreUnavailableError(new Error('the file is gone'));
+      },
+      onFailure: (error) => failures.push(error),
+    });
+    const outcomes = await Promise.allSettled([create(writer, 'a'), create(writer, 'b')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+    expect(failures).toHaveLength(1);
+    expect(countIn(db.$client)).toBe(0);
+    refuse = false;
+    await create(writer, 'c');
+    expect(idsIn(db.$client)).toEqual(['c']);
+  });
+
+  it('gathers the writes asked for while a batch commits into the next batch', async () => {
+    const batches: number[] = [];
+    const { writer } = setUp({ onBatch: (size) => batches.push(size) });
+    const first = create(writer, 'first');
+    // Asked for in a later turn, while the first batch is with the writer.
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = Array.from({ length: 5 }, (_, i) => create(writer, `next${i}`));
+    await Promise.all([first, ...rest]);
+    expect(batches).toEqual([1, 5]);
+  });
+
+  it('close() commits everything asked for before it', async () => {
+    const path = pathOf();
+    if (path === ':memory:') return;
+    const db = migratedDatabase(path);
+    const writer = createWriter({ path, sync: 'normal', client: db.$client });
+    const submitted = [create(writer, 'x'), create(writer, 'y')];
+    expect(writer.queued).toBe(2);
+    await writer.close();
+    expect(writer.queued).toBe(0);
+    await Promise.all(submitted);
+    db.$client.close();
+    expect(idsIn(new BetterSqlite3(path))).toEqual(['x', 'y']);
+  });
+});
+
+describe('the writer thread', () => {
+  it('resolves a write only once another connection can read it', async () => {
+    const path = `${tempDir()}/writer.db`;
+    const db = migratedDatabase(path);
+    const writer = createWriter({ path, sync: 'full', client: db.$client });
+    writers.push(writer);
+    const seen = await create(writer, 'visible').then(() => countIn(new BetterSqlite3(path)));
+    expect(seen).toBe(1);
+  });
+
+  it('waits for the write lock off the event loop: timers keep running meanwhile', async () => {
+    const path = `${tempDir()}/writer.db`;
+    const db = migratedDatabase(path);
+    const writer = createWriter({ path, sync: 'full', client: db.$client });
+    writers.push(writer);
+    // Another connection holds the write lock; the thread's batch waits for it (busy_timeout).
+    const holder = new BetterSqlite3(path);
+    holder.prepare('BEGIN IMMEDIATE').run();
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    let committed = false;
+    const pending = create(writer, 'after-the-lock').then(() => {
+      committed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(committed).toBe(false);
+    expect(ticks).toBeGreaterThanOrEqual(10); // the event loop ran while the write waited
+    holder.prepare('COMMIT').run();
+    await pending;
+    clearInterval(ticker);
+    expect(idsIn(db.$client)).toEqual(['after-the-lock']);
+  });
+
+  it('passes a refused write back with its SQLite code and message', async () => {
+    const path = `${tempDir()}/writer.db`;
+    const db = migratedDatabase(path);
+    // A trigger that refuses the insert: its error comes back from the thread as SQLite gave it.
+    db.$client.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON charging_session_requests BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    );
+    const writer = createWriter({ path, sync: 'full', client: db.$client });
+    writers.push(writer);
+    await expect(create(writer, 'refused')).rejects.toMatchObject({
+      code: 'SQLITE_CONSTRAINT_TRIGGER',
+      message: 'refused',
+    });
+  });
+});
