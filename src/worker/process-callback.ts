@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { type AttemptOutcome, nextStep } from '../domain/attempt.ts';
+import { type AttemptOutcome, type NextStep, nextStep } from '../domain/attempt.ts';
 import {
   type CallbackPayload,
   type DecisionView,
   decisionView,
 } from '../domain/charging-session-request.ts';
-import type { Claim } from '../domain/request-record.ts';
+import type { AttemptRecord, Claim } from '../domain/request-record.ts';
 import { maskDriverId } from '../log-redaction.ts';
 import { type Metrics, outcomeLabel } from '../metrics.ts';
 import type { QueueStore } from '../store/store.ts';
@@ -85,21 +85,33 @@ async function decisionOf(
   );
 }
 
-/** Answers how the attempt went, or undefined when none was made. */
+/**
+ * What became of a claimed callback: how its attempt went (undefined when none was made), and
+ * the record of it, which commits after the attempt has ended. The attempt's slot is free once
+ * the answer is in; recording the attempt does not hold it.
+ */
+export type Processed = {
+  outcome: AttemptOutcome | undefined;
+  /** Settles once the attempt and the request's next step are committed (or refused). */
+  recorded: Promise<void>;
+};
+
+const NOTHING_TO_RECORD = Promise.resolve();
+
 export async function processCallback(
   deps: ProcessDeps,
   claim: Claim,
   decidedNow: boolean,
   signal: AbortSignal,
-): Promise<AttemptOutcome | undefined> {
-  const { queue, log, metrics } = deps;
+): Promise<Processed> {
+  const { queue, log } = deps;
   const webhookId = webhookIdOf(claim.id);
   const logContext = { requestId: claim.id, webhookId, driverId: maskDriverId(claim.driverId) };
 
   const decision = await decisionOf(deps, claim, decidedNow);
   if (!decision) {
     log.warn(logContext, 'claim lost before the decision was stored; another worker has it');
-    return undefined;
+    return { outcome: undefined, recorded: NOTHING_TO_RECORD };
   }
 
   const payload: CallbackPayload = {
@@ -134,23 +146,36 @@ export async function processCallback(
     deps.random,
     finishedAt,
   );
-  const responseStatus = 'status' in outcome ? outcome.status : null;
+  const record: AttemptRecord = {
+    requestId: claim.id,
+    attempt: claim.attempts + 1,
+    startedAt,
+    durationMs: finishedAt - startedAt,
+    outcome: outcome.kind,
+    responseStatus: 'status' in outcome ? outcome.status : null,
+    error: step.error,
+    responseBody: 'responseBody' in outcome ? outcome.responseBody : null,
+  };
+  const recorded = queue
+    .finishAttempt(claim, record, step)
+    .then((kept) => reportRecorded(deps, claim, outcome, step, record, kept));
+  return { outcome, recorded };
+}
 
-  const kept = await queue.finishAttempt(
-    claim,
-    {
-      requestId: claim.id,
-      attempt: claim.attempts + 1,
-      startedAt,
-      durationMs: finishedAt - startedAt,
-      outcome: outcome.kind,
-      responseStatus,
-      error: step.error,
-      responseBody: 'responseBody' in outcome ? outcome.responseBody : null,
-    },
-    step,
-  );
-
+/** Metrics and log lines for an attempt, once its record is committed. */
+function reportRecorded(
+  { log, metrics }: ProcessDeps,
+  claim: Claim,
+  outcome: AttemptOutcome,
+  step: NextStep,
+  record: AttemptRecord,
+  kept: boolean,
+): void {
+  const logContext = {
+    requestId: claim.id,
+    webhookId: webhookIdOf(claim.id),
+    driverId: maskDriverId(claim.driverId),
+  };
   metrics?.callbackAttempts.inc({ outcome: outcomeLabel(outcome) });
   if (!kept) {
     metrics?.fencedWrites.inc();
@@ -158,17 +183,17 @@ export async function processCallback(
       logContext,
       'claim lost while the callback was sent; the attempt is recorded, the next step is not',
     );
-    return outcome;
+    return;
   }
   if (step.state === 'delivered') {
     metrics?.callbacksFinished.inc({ state: 'delivered' });
-    metrics?.deliveryLatency.observe((finishedAt - claim.createdAt) / 1000);
-    return outcome;
+    metrics?.deliveryLatency.observe((step.completedAt - claim.createdAt) / 1000);
+    return;
   }
   const attemptLog = {
     ...logContext,
-    attempt: claim.attempts + 1,
-    status: responseStatus,
+    attempt: record.attempt,
+    status: record.responseStatus,
     error: step.error,
   };
   if (step.state === 'failed') {
@@ -180,5 +205,4 @@ export async function processCallback(
       'callback attempt failed',
     );
   }
-  return outcome;
 }

@@ -8,7 +8,7 @@ import { maskDriverId } from '../log-redaction.ts';
 import { type BreakerOptions, DEFAULT_BREAKER, verdictOf } from './circuit-breaker.ts';
 import { controllerBounds, createDeliveryController } from './delivery-controller.ts';
 import { type BreakerChange, createOriginGate, type Ticket } from './origin-gate.ts';
-import { type ProcessDeps, processCallback } from './process-callback.ts';
+import { type ProcessDeps, type Processed, processCallback } from './process-callback.ts';
 
 /**
  * The callback worker: `while (!stopping) { claim due work → hand it off → sleep }`.
@@ -46,6 +46,12 @@ export type WorkerDeps = ProcessDeps & {
   /** Lateness of due callbacks at which the worker takes its whole concurrency regardless. */
   fullLagMs?: number;
 };
+
+/**
+ * The most callbacks one claim takes, whatever WORKER_CONCURRENCY is: a claim is one statement
+ * in the writer's transaction, and its rows cross to the main thread at once.
+ */
+export const MAX_CLAIM = 256;
 
 /** Under pressure the worker claims at most once per this many milliseconds: batched claims. */
 export const PRESSURE_PAUSE_MS = 20;
@@ -109,6 +115,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   });
 
   const inFlight = new Set<Promise<void>>();
+  /** Records of finished attempts still committing. */
+  const recording = new Set<Promise<void>>();
   const abort = new AbortController();
   let running = false;
   let stopping = false;
@@ -160,20 +168,33 @@ export function createWorker(deps: WorkerDeps): Worker {
     metrics?.reportHeldOrigins(gate.held());
   }
 
+  /**
+   * One attempt in one slot. The slot frees as soon as the receiver has answered; the record of
+   * the attempt commits after that (in `recording`, which stop() waits for), so slots count
+   * attempts in flight, not the commits that follow them.
+   */
   async function handle(claim: Claim, decidedNow: boolean, ticket: Ticket): Promise<void> {
-    let outcome: Awaited<ReturnType<typeof processCallback>>;
+    let outcome: Processed['outcome'];
     try {
-      outcome = await processCallback(deps, claim, decidedNow, abort.signal);
+      const processed = await processCallback(deps, claim, decidedNow, abort.signal);
+      outcome = processed.outcome;
+      const recorded = processed.recorded.catch((error: unknown) => failed(claim, error));
+      recording.add(recorded);
+      void recorded.finally(() => recording.delete(recorded));
     } catch (error) {
       if (abort.signal.aborted) return; // released by stop()
-      log.error(
-        { err: error, requestId: claim.id, driverId: maskDriverId(claim.driverId) },
-        'callback handling failed; it is retried when its claim is released or expires',
-      );
-      await queue.release(claim).catch(() => undefined);
+      await failed(claim, error);
     } finally {
       gate.leave(ticket, abort.signal.aborted ? 'neutral' : verdictOf(outcome), deps.now());
     }
+  }
+
+  async function failed(claim: Claim, error: unknown): Promise<void> {
+    log.error(
+      { err: error, requestId: claim.id, driverId: maskDriverId(claim.driverId) },
+      'callback handling failed; it is retried when its claim is released or expires',
+    );
+    await queue.release(claim).catch(() => undefined);
   }
 
   function track(claim: Claim, decidedNow: boolean, ticket: Ticket): void {
@@ -190,9 +211,10 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (capacity <= 0) return { delay: pollIntervalMs, wakeable: true };
     const now = deps.now();
     const rooms = gate.rooms(now);
+    const limit = Math.min(capacity, MAX_CLAIM);
     const claimed = await queue.claimDue({
       owner,
-      limit: capacity,
+      limit,
       leaseMs,
       decideByAcl,
       excludeOrigins: rooms.blocked,
@@ -225,8 +247,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (controller.pressed) return { delay: PRESSURE_PAUSE_MS, wakeable: false };
     // The released surplus is due at once, and the next claim passes over its origin.
     if (surplus.length > 0 && startedAny) return { delay: 0, wakeable: true };
-    // A full claim may have left more due work: the next slot that frees wakes the loop.
-    if (claimed.length === capacity && startedAny) return { delay: pollIntervalMs, wakeable: true };
+    // A full claim may have left more due work: claim again at once while slots are free, else
+    // the next slot that frees wakes the loop.
+    if (claimed.length === limit && startedAny) {
+      return { delay: capacity > limit ? 0 : pollIntervalMs, wakeable: true };
+    }
     const next = await queue.nextDueAfter(now);
     const probeAt = gate.nextProbeAt(now);
     const delay = Math.min(
@@ -283,6 +308,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           await deps.dispatcher.destroy();
           await Promise.allSettled([...inFlight]);
         }
+        await Promise.allSettled([...recording]);
         // Whatever is still claimed was not finished here: give it back.
         try {
           const released = await queue.releaseAll(owner);

@@ -79,10 +79,13 @@ export function createSqliteStore({
   }
   // Statements are prepared on first use, once `migrate()` has made the tables.
   let prepared: ReturnType<typeof prepare> | undefined;
-  const q = () => {
-    checkFile();
+  const statements = () => {
     prepared ??= prepare();
     return prepared;
+  };
+  const q = () => {
+    checkFile();
+    return statements();
   };
   function prepare() {
     const requests = createRequestQueries(db);
@@ -114,7 +117,8 @@ export function createSqliteStore({
     location: path,
     requests: guardMethods(
       {
-        create: (input, idempotency) => q().intake.create(input, idempotency),
+        // The writer checks the file before each batch: once per commit, not once per request.
+        create: (input, idempotency) => statements().intake.create(input, idempotency),
         find: async (id) => q().requests.find(id),
         list: async (state, limit, cursor) => q().requests.list(state, limit, cursor),
         attempts: async (id) => q().requests.attempts(id),

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError } from '../errors.ts';
@@ -155,8 +156,21 @@ const THREAD_URL = new URL(
   import.meta.url,
 );
 
+/**
+ * The thread's heap limits. V8 lets the process's own `--max-semi-space-size` and
+ * `--max-old-space-size` (set by `npm start` for the main thread) override a new isolate's
+ * `resourceLimits`, which would give this thread the main thread's large young generation:
+ * about 25 MB more resident memory for a thread that holds one batch at a time. Unsetting them
+ * before the thread starts lets its own limits apply; the main isolate keeps the limits it was
+ * created with. Its largest batch is a claim of at most MAX_CLAIM rows plus the requests of
+ * MAX_CONNECTIONS connections: a few MB.
+ */
+const THREAD_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 };
+
 /** TypeScript (under the tests) is loaded through tsx, registered inside the thread. */
 function spawnThread(options: WorkerOptions): Worker {
+  setFlagsFromString('--max-semi-space-size=0');
+  setFlagsFromString('--max-old-space-size=0');
   if (!THREAD_URL.pathname.endsWith('.ts')) return new Worker(THREAD_URL, options);
   const script = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
   return new Worker(script, { ...options, eval: true });
@@ -182,7 +196,7 @@ function threadExecutor(connection: ConnectionOptions): Executor {
       workerData: connection,
       execArgv: [],
       // It holds a connection and a batch at a time: a small heap is plenty.
-      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+      resourceLimits: THREAD_LIMITS,
     });
     started.on('message', (reply: WriterReply) => {
       const done = waiting.get(reply.id);
