@@ -23,6 +23,7 @@ import { errorResponses } from './openapi-meta.ts';
 const TAG = 'Charging session requests';
 
 function idempotencyKeyOf(ctx: Context): string | undefined {
+  if (ctx.idempotencyKey === undefined) return undefined;
   const parsed = idempotencyHeaders.safeParse({ 'idempotency-key': ctx.idempotencyKey });
   if (!parsed.success) {
     throw new TRPCError({

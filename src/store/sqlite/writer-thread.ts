@@ -1,6 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type BetterSqlite3 from 'better-sqlite3';
 import { type ConnectionOptions, openConnection } from './connection.ts';
-import { type BatchOutcome, createBatchRunner, createWrites, type Writes } from './writes.ts';
+import {
+  type BatchOutcome,
+  createBatchRunner,
+  createWrites,
+  serializeError,
+  type WriteOp,
+  type Writes,
+} from './writes.ts';
 
 /**
  * The writer thread: owns the write connection and runs each batch it is sent in one
@@ -19,20 +27,38 @@ export type WriterReply = { id: number; outcome: BatchOutcome };
 const port = parentPort;
 if (!port) throw new Error('writer-thread.ts runs as a worker thread');
 
-const client = openConnection(workerData as ConnectionOptions);
-// Statements are prepared on the first batch, once the main thread has migrated the database.
-let writes: Writes | undefined;
-const runBatch = createBatchRunner(client, () => {
-  writes ??= createWrites(client);
-  return writes;
-});
+// Opened on the first batch, and again on the next one if it could not be: a batch it cannot
+// run fails with the error SQLite gave (a file that cannot be opened is SQLITE_CANTOPEN).
+let runBatch: ReturnType<typeof createBatchRunner> | undefined;
+let client: BetterSqlite3.Database | undefined;
+
+function batchRunner(): ReturnType<typeof createBatchRunner> {
+  if (runBatch) return runBatch;
+  const opened = openConnection(workerData as ConnectionOptions);
+  client = opened;
+  // Statements are prepared on first use, once the main thread has migrated the database.
+  let writes: Writes | undefined;
+  runBatch = createBatchRunner(opened, () => {
+    writes ??= createWrites(opened);
+    return writes;
+  });
+  return runBatch;
+}
+
+function run(ops: WriteOp[]): BatchOutcome {
+  try {
+    return batchRunner()(ops);
+  } catch (error) {
+    return { ok: false, error: serializeError(error) };
+  }
+}
 
 port.on('message', (message: WriterMessage | { close: true }) => {
   if ('close' in message) {
-    client.close();
+    client?.close();
     port.close();
     return;
   }
-  const reply: WriterReply = { id: message.id, outcome: runBatch(message.ops) };
+  const reply: WriterReply = { id: message.id, outcome: run(message.ops) };
   port.postMessage(reply);
 });

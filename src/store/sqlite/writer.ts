@@ -10,6 +10,7 @@ import {
   createBatchRunner,
   createWrites,
   type SerializedError,
+  serializeError,
   type WriteArgs,
   type WriteKind,
   type WriteOp,
@@ -89,7 +90,14 @@ export function createWriter(options: WriterOptions): Writer {
       for (const item of batch) item.reject(refused);
       return;
     }
-    settle(batch, await executor.execute(batch.map((item) => item.op)));
+    let outcome: BatchOutcome;
+    try {
+      outcome = await executor.execute(batch.map((item) => item.op));
+    } catch (error) {
+      // Not sent at all (an argument that cannot be cloned): nothing of the batch was written.
+      outcome = { ok: false, error: serializeError(error) };
+    }
+    settle(batch, outcome);
   }
 
   /** Sends what is queued once this turn of the event loop is over and no batch is committing. */
@@ -136,6 +144,13 @@ function deserializeError({ name, message, code }: SerializedError): Error {
   if (name !== 'StoreUnavailableError') error.name = name;
   if (code !== undefined) Object.assign(error, { code });
   return error;
+}
+
+/** An error from a thread arrives as what survived cloning: maybe only its `code`. */
+function describe(cause: unknown): string {
+  const { message, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
+  if (typeof message === 'string' && message !== '') return message;
+  return typeof code === 'string' ? code : String(cause);
 }
 
 function inlineExecutor(client: BetterSqlite3.Database): Executor {
@@ -185,7 +200,7 @@ function threadExecutor(connection: ConnectionOptions): Executor {
     // Deserialized as a StoreUnavailableError with this message as its cause.
     const error: SerializedError = {
       name: 'StoreUnavailableError',
-      message: `the writer thread stopped: ${(cause as Error)?.message ?? String(cause)}`,
+      message: `the writer thread stopped: ${describe(cause)}`,
     };
     for (const done of waiting.values()) done({ ok: false, error });
     waiting.clear();
@@ -220,12 +235,16 @@ function threadExecutor(connection: ConnectionOptions): Executor {
     execute(ops) {
       thread ??= start();
       const current = thread;
-      current.ref();
-      return new Promise((resolve) => {
-        const id = ++nextId;
-        waiting.set(id, resolve);
+      const id = ++nextId;
+      const replied = new Promise<BatchOutcome>((resolve) => waiting.set(id, resolve));
+      try {
         current.postMessage({ id, ops } satisfies WriterMessage);
-      });
+      } catch (error) {
+        waiting.delete(id);
+        return Promise.reject(error);
+      }
+      current.ref();
+      return replied;
     },
     async close() {
       const current = thread;

@@ -1,3 +1,4 @@
+import { mkdirSync, rmdirSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../../src/store/errors.ts';
@@ -165,5 +166,34 @@ describe('the writer thread', () => {
       code: 'SQLITE_CONSTRAINT_TRIGGER',
       message: 'refused',
     });
+  });
+
+  it('fails the writes with SQLITE_CANTOPEN while the file cannot be opened, then takes them', async () => {
+    const path = `${tempDir()}/writer.db`;
+    // A folder where the database file should be: SQLite cannot open it.
+    mkdirSync(path);
+    const writer = createWriter({ path, sync: 'full', client: new BetterSqlite3(':memory:') });
+    writers.push(writer);
+    for (let i = 0; i < 2; i++) {
+      await expect(create(writer, `r${i}`)).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' });
+    }
+    rmdirSync(path);
+    migratedDatabase(path).$client.close();
+    await expect(create(writer, 'opened')).resolves.toEqual({ created: true, requestId: 'opened' });
+  });
+
+  it('fails the writes of a batch it cannot send to the thread, and goes on', async () => {
+    const path = `${tempDir()}/writer.db`;
+    migratedDatabase(path).$client.close();
+    const writer = createWriter({ path, sync: 'full', client: new BetterSqlite3(':memory:') });
+    writers.push(writer);
+    const unsendable = writer.run('create', {
+      id: 'x',
+      input: { ...input, callbackUrl: (() => {}) as unknown as string },
+      createdAt: 1,
+      liveSince: 0,
+    });
+    await expect(unsendable).rejects.toMatchObject({ name: 'DataCloneError' });
+    await expect(create(writer, 'next')).resolves.toEqual({ created: true, requestId: 'next' });
   });
 });
