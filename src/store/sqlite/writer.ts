@@ -59,10 +59,8 @@ export function createWriter(options: WriterOptions): Writer {
     ? inlineExecutor(options.client)
     : threadExecutor({ path: options.path, sync: options.sync });
   let queue: Item[] = [];
-  /** The batch the thread is committing now. */
-  let committing: Promise<void> | undefined;
-  let scheduled = false;
-  let idle: Promise<void> = Promise.resolve();
+  /** The batch being gathered (until the end of this turn) or committed; none while idle. */
+  let cycle: Promise<void> | undefined;
 
   function settle(batch: Item[], outcome: BatchOutcome): void {
     if (!outcome.ok) {
@@ -100,20 +98,17 @@ export function createWriter(options: WriterOptions): Writer {
     settle(batch, outcome);
   }
 
-  /** Sends what is queued once this turn of the event loop is over and no batch is committing. */
+  /**
+   * Sends what is queued once this turn of the event loop is over, and once that batch has
+   * committed, whatever was queued meanwhile.
+   */
   function schedule(): void {
-    if (scheduled || committing) return;
-    scheduled = true;
-    idle = new Promise((resolve) => {
-      setImmediate(() => {
-        scheduled = false;
-        committing = commitQueued().finally(() => {
-          committing = undefined;
-          if (queue.length > 0) schedule();
-          else resolve();
-        });
+    cycle ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(commitQueued)
+      .finally(() => {
+        cycle = undefined;
+        if (queue.length > 0) schedule();
       });
-    });
   }
 
   return {
@@ -124,7 +119,7 @@ export function createWriter(options: WriterOptions): Writer {
       });
     },
     async flush() {
-      while (queue.length > 0 || committing || scheduled) await idle;
+      while (cycle) await cycle;
     },
     async close() {
       await this.flush();

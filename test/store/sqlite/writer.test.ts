@@ -105,6 +105,16 @@ describe.each(setups)('the writer, $name', ({ path: pathOf }) => {
     expect(batches).toEqual([1, 5]);
   });
 
+  it('flush() waits for the batch committing now and for the one gathered behind it', async () => {
+    const { db, writer } = setUp();
+    const first = create(writer, 'first');
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = create(writer, 'second'); // gathered while the first batch commits
+    await writer.flush();
+    expect(idsIn(db.$client)).toEqual(['first', 'second']);
+    await Promise.all([first, second]);
+  });
+
   it('close() commits everything asked for before it', async () => {
     const path = pathOf();
     if (path === ':memory:') return;
