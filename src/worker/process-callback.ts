@@ -158,7 +158,7 @@ export async function processCallback(
   };
   const recorded = queue
     .finishAttempt(claim, record, step)
-    .then((kept) => reportRecorded(deps, claim, outcome, step, record, kept));
+    .then((kept) => reportRecorded(deps, claim, outcome, step, record, kept, logContext));
   return { outcome, recorded };
 }
 
@@ -170,12 +170,8 @@ function reportRecorded(
   step: NextStep,
   record: AttemptRecord,
   kept: boolean,
+  logContext: Record<string, unknown>,
 ): void {
-  const logContext = {
-    requestId: claim.id,
-    webhookId: webhookIdOf(claim.id),
-    driverId: maskDriverId(claim.driverId),
-  };
   metrics?.callbackAttempts.inc({ outcome: outcomeLabel(outcome) });
   if (!kept) {
     metrics?.fencedWrites.inc();

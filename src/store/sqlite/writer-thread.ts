@@ -1,14 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type ConnectionOptions, openConnection } from './connection.ts';
-import {
-  type BatchOutcome,
-  createBatchRunner,
-  createWrites,
-  serializeError,
-  type WriteOp,
-  type Writes,
-} from './writes.ts';
+import { type BatchOutcome, createBatchRunner, serializeError, type WriteOp } from './writes.ts';
 
 /**
  * The writer thread: owns the write connection and runs each batch it is sent in one
@@ -18,10 +11,7 @@ import {
  * Messages in: `{ id, ops }` (a batch), `{ close: true }`. Messages out: `{ id, outcome }`.
  */
 
-export type WriterMessage = {
-  id: number;
-  ops: Parameters<ReturnType<typeof createBatchRunner>>[0];
-};
+export type WriterMessage = { id: number; ops: WriteOp[] };
 export type WriterReply = { id: number; outcome: BatchOutcome };
 
 const port = parentPort;
@@ -34,14 +24,8 @@ let client: BetterSqlite3.Database | undefined;
 
 function batchRunner(): ReturnType<typeof createBatchRunner> {
   if (runBatch) return runBatch;
-  const opened = openConnection(workerData as ConnectionOptions);
-  client = opened;
-  // Statements are prepared on first use, once the main thread has migrated the database.
-  let writes: Writes | undefined;
-  runBatch = createBatchRunner(opened, () => {
-    writes ??= createWrites(opened);
-    return writes;
-  });
+  client = openConnection(workerData as ConnectionOptions);
+  runBatch = createBatchRunner(client);
   return runBatch;
 }
 

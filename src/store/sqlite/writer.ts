@@ -8,14 +8,12 @@ import type { WriterMessage, WriterReply } from './writer-thread.ts';
 import {
   type BatchOutcome,
   createBatchRunner,
-  createWrites,
   type SerializedError,
   serializeError,
   type WriteArgs,
   type WriteKind,
   type WriteOp,
   type WriteResult,
-  type Writes,
 } from './writes.ts';
 
 /**
@@ -149,11 +147,7 @@ function describe(cause: unknown): string {
 }
 
 function inlineExecutor(client: BetterSqlite3.Database): Executor {
-  let writes: Writes | undefined;
-  const runBatch = createBatchRunner(client, () => {
-    writes ??= createWrites(client);
-    return writes;
-  });
+  const runBatch = createBatchRunner(client);
   return {
     execute: async (ops) => runBatch(ops),
     close: async () => {},

@@ -306,9 +306,12 @@ export function serializeError(error: unknown): SerializedError {
  * throws is rolled back and fails alone, and the others still commit. If the commit itself
  * fails, the whole batch fails and none of it is kept.
  */
-export function createBatchRunner(client: BetterSqlite3.Database, writes: () => Writes) {
+export function createBatchRunner(client: BetterSqlite3.Database) {
+  // Prepared on the first batch, once the database has been migrated.
+  let writes: Writes | undefined;
   const inSavepoint = client.transaction((op: WriteOp) => {
-    const run = writes()[op.kind] as (args: unknown) => unknown;
+    writes ??= createWrites(client);
+    const run = writes[op.kind] as (args: unknown) => unknown;
     return run(op.args);
   });
   const inTransaction = client.transaction((ops: WriteOp[]): Settled[] =>
