@@ -7,14 +7,28 @@ import { statSync } from 'node:fs';
  * ones opened catches both, for the price of one stat per check.
  */
 export type FileIdentity = {
+  /** The device and inode the path named when it was opened (none for an in-memory database). */
+  readonly opened: OpenedFile | undefined;
   /** What happened to the file, or undefined while the path still names the file opened. */
   problem(): string | undefined;
 };
 
-export function fileIdentity(path: string): FileIdentity {
-  if (path === ':memory:' || path.startsWith('file:')) return { problem: () => undefined };
-  const opened = statSync(path);
+export type OpenedFile = { dev: number; ino: number };
+
+/** The code of the error a write gets once the path no longer names the file opened. */
+export const FILE_GONE = 'DATABASE_FILE_GONE';
+
+/**
+ * The identity of the file at `path`, as it is now or as `opened` says it was (the writer thread
+ * checks against the file the main thread opened, not the one it finds when it starts).
+ */
+export function fileIdentity(path: string, opened?: OpenedFile): FileIdentity {
+  if (path === ':memory:' || path.startsWith('file:')) {
+    return { opened: undefined, problem: () => undefined };
+  }
+  const { dev, ino } = opened ?? statSync(path);
   return {
+    opened: { dev, ino },
     problem() {
       let now: ReturnType<typeof statSync>;
       try {
@@ -22,7 +36,7 @@ export function fileIdentity(path: string): FileIdentity {
       } catch {
         return `the database file ${path} was deleted while chargegate had it open`;
       }
-      if (now.ino !== opened.ino || now.dev !== opened.dev) {
+      if (now.ino !== ino || now.dev !== dev) {
         return `the database file ${path} was replaced by another file while chargegate had it open`;
       }
       return undefined;

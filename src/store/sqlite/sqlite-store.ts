@@ -11,7 +11,7 @@ import {
   shippedMigrations,
 } from './database.ts';
 import { createDriverQueries } from './drivers.ts';
-import { fileIdentity } from './file-identity.ts';
+import { FILE_GONE, fileIdentity } from './file-identity.ts';
 import { createIdempotencyKeyQueries } from './idempotency-keys.ts';
 import { createIntake } from './intake.ts';
 import { createQueueReads } from './queue.ts';
@@ -56,25 +56,31 @@ export function createSqliteStore({
     path,
     sync,
     client: db.$client,
-    onBatch: (size) => {
+    // The thread checks the file before each commit: once per transaction, not once per request.
+    file,
+    onCommit: (size) => {
       writes.succeeded();
       onCommitBatch?.(size);
     },
-    onFailure: writes.failed,
-    // Checked again at the commit itself: the file may go between a call and its batch's commit.
-    beforeCommit: () => checkFile(),
+    onFailure: (error) => {
+      writes.failed(error);
+      if ((error as { code?: unknown }).code === FILE_GONE) report(error);
+    },
   });
   const listeners = new Set<() => void>();
   let reported = false;
-  /** Refuses all work once the path no longer names the file opened (see file-identity.ts). */
+  function report(error: Error): void {
+    if (!reported) onError(error);
+    reported = true;
+  }
+  /** Refuses reads too once the path no longer names the file opened (see file-identity.ts). */
   function checkFile(): void {
     const problem = file.problem();
     if (problem === undefined) return;
     const error = new StoreUnavailableError(
       new Error(`${problem}; restart chargegate on the right file`),
     );
-    if (!reported) onError(error);
-    reported = true;
+    report(error);
     throw error;
   }
   // Statements are prepared on first use, once `migrate()` has made the tables.
@@ -117,7 +123,6 @@ export function createSqliteStore({
     location: path,
     requests: guardMethods(
       {
-        // The writer checks the file before each batch: once per commit, not once per request.
         create: (input, idempotency) => statements().intake.create(input, idempotency),
         find: async (id) => q().requests.find(id),
         list: async (state, limit, cursor) => q().requests.list(state, limit, cursor),

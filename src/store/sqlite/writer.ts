@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker, type WorkerOptions } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError } from '../errors.ts';
 import { type ConnectionOptions, isMemoryPath } from './connection.ts';
-import type { WriterMessage, WriterReply } from './writer-thread.ts';
+import type { FileIdentity } from './file-identity.ts';
+import type { WriterData, WriterMessage, WriterReply } from './writer-thread.ts';
 import {
   type BatchOutcome,
   createBatchRunner,
@@ -17,14 +18,15 @@ import {
 } from './writes.ts';
 
 /**
- * Group commit through the writer thread. Writes asked for in the same turn of the event loop go
- * to the thread as one batch, which it runs in one IMMEDIATE transaction (one fsync); each
- * promise settles only after that commit, so an acknowledgement is never sent for a row that was
- * not committed. While the thread commits one batch, the next one gathers here: the busier the
- * service, the larger the batches.
+ * Group commit through the writer thread. The writes asked for in one turn of the event loop go
+ * to the thread as one batch at the end of that turn, whether or not it is still committing an
+ * earlier one: the thread commits together every batch that has arrived by the time it is free
+ * (`writer-thread.ts`), so the busier the service, the larger the commits, and the event loop
+ * never waits for a commit before sending the next batch. Each promise settles only after the
+ * commit of its write, so an acknowledgement is never sent for a row that was not committed.
  *
  * An in-memory database has no file a second connection could open: its batches run on the main
- * connection, the same statements in the same transaction, synchronously.
+ * connection, the same statements in the same kind of transaction, at the end of the turn.
  */
 export type Writer = {
   run<K extends WriteKind>(kind: K, args: WriteArgs<K>): Promise<WriteResult<K>>;
@@ -32,100 +34,122 @@ export type Writer = {
   flush(): Promise<void>;
   /** Flushes, then stops the thread. */
   close(): Promise<void>;
-  /** How many writes wait for the next batch. */
+  /** How many writes wait for the end of this turn. */
   readonly queued: number;
+  /**
+   * A port on which another thread may send batches to the same writer (see `port-writer.ts`),
+   * or undefined when the database is in memory and has no writer thread.
+   */
+  attach(): MessagePort | undefined;
 };
 
 export type WriterOptions = ConnectionOptions & {
   /** The main thread's connection: an in-memory database's batches run on it. */
   client: BetterSqlite3.Database;
-  /** Runs before each batch is sent; throwing refuses the whole batch (nothing of it is written). */
-  beforeCommit?: () => void;
-  /** Called with the size of each committed batch. */
-  onBatch?: (size: number) => void;
+  /** The file the main thread opened: the thread refuses to write once the path names another. */
+  file: FileIdentity;
+  /** Called with the number of writes of each transaction that committed. */
+  onCommit?: (size: number) => void;
   /** Called with the error of each batch whose transaction could not commit. */
   onFailure?: (error: Error) => void;
 };
 
-type Item = { op: WriteOp; resolve: (value: unknown) => void; reject: (error: Error) => void };
+type Item = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
-type Executor = { execute(ops: WriteOp[]): Promise<BatchOutcome>; close(): Promise<void> };
+/** Runs one batch; `onCommit` hears of every commit, this batch's and (for a thread) others'. */
+export type Executor = {
+  execute(ops: WriteOp[]): Promise<BatchOutcome>;
+  attach(): MessagePort | undefined;
+  close(): Promise<void>;
+};
 
 export function createWriter(options: WriterOptions): Writer {
-  const { beforeCommit, onBatch, onFailure } = options;
+  const onCommit = options.onCommit ?? (() => {});
   const executor = isMemoryPath(options.path)
-    ? inlineExecutor(options.client)
-    : threadExecutor({ path: options.path, sync: options.sync });
-  let queue: Item[] = [];
-  /** The batch being gathered (until the end of this turn) or committed; none while idle. */
-  let cycle: Promise<void> | undefined;
+    ? inlineExecutor(options.client, options.file, onCommit)
+    : threadExecutor(
+        { path: options.path, sync: options.sync, opened: options.file.opened },
+        onCommit,
+      );
+  return createBatchingWriter(executor, options.onFailure);
+}
+
+/**
+ * The batching half of a writer, over any executor: the writes of one turn of the event loop go
+ * out together at its end; each promise settles with its own write's result.
+ */
+export function createBatchingWriter(
+  executor: Executor,
+  onFailure: (error: Error) => void = () => {},
+): Writer {
+  let ops: WriteOp[] = [];
+  let items: Item[] = [];
+  let scheduled = false;
+  /** Batches sent and not yet answered. */
+  const committing = new Set<Promise<void>>();
 
   function settle(batch: Item[], outcome: BatchOutcome): void {
     if (!outcome.ok) {
       const error = deserializeError(outcome.error);
-      onFailure?.(error);
+      onFailure(error);
       for (const item of batch) item.reject(error);
       return;
     }
-    onBatch?.(batch.length);
-    batch.forEach((item, index) => {
+    for (let index = 0; index < batch.length; index++) {
+      const item = batch[index] as Item;
       const settled = outcome.results[index];
       if (settled?.ok) item.resolve(settled.value);
       else item.reject(deserializeError(settled?.error ?? { name: 'Error', message: 'no result' }));
-    });
+    }
   }
 
-  async function commitQueued(): Promise<void> {
-    const batch = queue;
-    queue = [];
+  function send(): void {
+    scheduled = false;
+    const batch = items;
+    const sent = ops;
+    items = [];
+    ops = [];
+    let answered: Promise<BatchOutcome>;
     try {
-      beforeCommit?.();
-    } catch (error) {
-      const refused = error instanceof Error ? error : new Error(String(error));
-      onFailure?.(refused);
-      for (const item of batch) item.reject(refused);
-      return;
-    }
-    let outcome: BatchOutcome;
-    try {
-      outcome = await executor.execute(batch.map((item) => item.op));
+      answered = executor.execute(sent);
     } catch (error) {
       // Not sent at all (an argument that cannot be cloned): nothing of the batch was written.
-      outcome = { ok: false, error: serializeError(error) };
+      answered = Promise.resolve({ ok: false, error: serializeError(error) });
     }
-    settle(batch, outcome);
-  }
-
-  /**
-   * Sends what is queued once this turn of the event loop is over, and once that batch has
-   * committed, whatever was queued meanwhile.
-   */
-  function schedule(): void {
-    cycle ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(commitQueued)
-      .finally(() => {
-        cycle = undefined;
-        if (queue.length > 0) schedule();
-      });
+    const done = answered.then(
+      (outcome) => settle(batch, outcome),
+      (error: unknown) => settle(batch, { ok: false, error: serializeError(error) }),
+    );
+    committing.add(done);
+    void done.finally(() => committing.delete(done));
   }
 
   return {
     run<K extends WriteKind>(kind: K, args: WriteArgs<K>): Promise<WriteResult<K>> {
       return new Promise((resolve, reject) => {
-        queue.push({ op: { kind, args } as WriteOp, resolve: resolve as Item['resolve'], reject });
-        schedule();
+        ops.push({ kind, args } as WriteOp);
+        items.push({ resolve: resolve as Item['resolve'], reject });
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(send);
       });
     },
     async flush() {
-      while (cycle) await cycle;
+      // Settling a batch may ask for more writes (an attempt's record after its claim): those
+      // are waited for too.
+      while (scheduled || committing.size > 0) {
+        if (scheduled) await new Promise((resolve) => setImmediate(resolve));
+        else await Promise.all(committing);
+      }
     },
     async close() {
       await this.flush();
       await executor.close();
     },
     get queued() {
-      return queue.length;
+      return ops.length;
     },
+    attach: () => executor.attach(),
   };
 }
 
@@ -146,10 +170,19 @@ function describe(cause: unknown): string {
   return typeof code === 'string' ? code : String(cause);
 }
 
-function inlineExecutor(client: BetterSqlite3.Database): Executor {
-  const runBatch = createBatchRunner(client);
+function inlineExecutor(
+  client: BetterSqlite3.Database,
+  file: FileIdentity,
+  onCommit: (size: number) => void,
+): Executor {
+  const runBatches = createBatchRunner(client, () => file.problem());
   return {
-    execute: async (ops) => runBatch(ops),
+    async execute(ops) {
+      const [outcome] = runBatches([ops]);
+      if (outcome?.ok) onCommit(ops.length);
+      return outcome as BatchOutcome;
+    },
+    attach: () => undefined,
     close: async () => {},
   };
 }
@@ -166,21 +199,21 @@ const THREAD_URL = new URL(
  * `resourceLimits`, which would give this thread the main thread's large young generation:
  * about 25 MB more resident memory for a thread that holds one batch at a time. Unsetting them
  * before the thread starts lets its own limits apply; the main isolate keeps the limits it was
- * created with. Its largest batch is a claim of at most MAX_CLAIM rows plus the requests of
- * MAX_CONNECTIONS connections: a few MB.
+ * created with. Its largest transaction is a claim of at most MAX_CLAIM rows plus the requests
+ * of MAX_CONNECTIONS connections: a few MB.
  */
 const THREAD_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 };
 
 /** TypeScript (under the tests) is loaded through tsx, registered inside the thread. */
-function spawnThread(options: WorkerOptions): Worker {
+export function spawnThread(url: URL, options: WorkerOptions): Worker {
   setFlagsFromString('--max-semi-space-size=0');
   setFlagsFromString('--max-old-space-size=0');
-  if (!THREAD_URL.pathname.endsWith('.ts')) return new Worker(THREAD_URL, options);
-  const script = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  const script = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`;
   return new Worker(script, { ...options, eval: true });
 }
 
-function threadExecutor(connection: ConnectionOptions): Executor {
+function threadExecutor(data: WriterData, onCommit: (size: number) => void): Executor {
   let thread: Worker | undefined;
   let nextId = 0;
   const waiting = new Map<number, (outcome: BatchOutcome) => void>();
@@ -196,18 +229,22 @@ function threadExecutor(connection: ConnectionOptions): Executor {
   }
 
   function start(): Worker {
-    const started = spawnThread({
-      workerData: connection,
+    const started = spawnThread(THREAD_URL, {
+      workerData: data,
       execArgv: [],
-      // It holds a connection and a batch at a time: a small heap is plenty.
+      // It holds a connection and a transaction at a time: a small heap is plenty.
       resourceLimits: THREAD_LIMITS,
     });
-    started.on('message', (reply: WriterReply) => {
-      const done = waiting.get(reply.id);
-      waiting.delete(reply.id);
+    started.on('message', ({ replies, committed }: WriterReply) => {
+      if (committed > 0) onCommit(committed);
+      if (!replies) return;
+      for (const { id, outcome } of replies) {
+        const done = waiting.get(id);
+        waiting.delete(id);
+        done?.(outcome);
+      }
       // Idle, the thread does not keep the process alive.
       if (waiting.size === 0) started.unref();
-      done?.(reply.outcome);
     });
     started.on('error', (error) => {
       if (thread === started) thread = undefined;
@@ -234,6 +271,12 @@ function threadExecutor(connection: ConnectionOptions): Executor {
       }
       current.ref();
       return replied;
+    },
+    attach() {
+      thread ??= start();
+      const { port1, port2 } = new MessageChannel();
+      thread.postMessage({ attach: port1 }, [port1]);
+      return port2;
     },
     async close() {
       const current = thread;

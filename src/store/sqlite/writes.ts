@@ -6,6 +6,7 @@ import { type Decision, decideWithAcl } from '../../domain/decision.ts';
 import type { AttemptRecord, RequestRecord } from '../../domain/request-record.ts';
 import { aclFactsOf, type JoinedAcl, markDecided } from '../acl-at-claim.ts';
 import type { ClaimOptions, ClaimResult, CreateOutcome, IdempotencyClaim } from '../store.ts';
+import { FILE_GONE } from './file-identity.ts';
 
 /**
  * The writes of the hot path on SQLite — intake, claims, decisions, attempt records, releases —
@@ -302,11 +303,15 @@ export function serializeError(error: unknown): SerializedError {
 }
 
 /**
- * Runs a batch in one IMMEDIATE transaction, each piece in a savepoint of its own: one that
- * throws is rolled back and fails alone, and the others still commit. If the commit itself
- * fails, the whole batch fails and none of it is kept.
+ * Runs batches in one IMMEDIATE transaction, each piece of work in a savepoint of its own: one
+ * that throws is rolled back and fails alone, and the others still commit. If the commit itself
+ * fails, every batch fails and none of it is kept. Before each transaction `fileProblem` says
+ * whether the path still names the file opened: once it does not, nothing more is written.
  */
-export function createBatchRunner(client: BetterSqlite3.Database) {
+export function createBatchRunner(
+  client: BetterSqlite3.Database,
+  fileProblem: () => string | undefined = () => undefined,
+) {
   // Prepared on the first batch, once the database has been migrated.
   let writes: Writes | undefined;
   const inSavepoint = client.transaction((op: WriteOp) => {
@@ -314,7 +319,7 @@ export function createBatchRunner(client: BetterSqlite3.Database) {
     const run = writes[op.kind] as (args: unknown) => unknown;
     return run(op.args);
   });
-  const inTransaction = client.transaction((ops: WriteOp[]): Settled[] =>
+  const inTransaction = client.transaction((ops: readonly WriteOp[]): Settled[] =>
     ops.map((op) => {
       try {
         return { ok: true, value: inSavepoint(op) };
@@ -323,11 +328,31 @@ export function createBatchRunner(client: BetterSqlite3.Database) {
       }
     }),
   );
-  return (ops: WriteOp[]): BatchOutcome => {
-    try {
-      return { ok: true, results: inTransaction.immediate(ops) };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
+  const failAll = (batches: readonly unknown[], error: SerializedError): BatchOutcome[] =>
+    batches.map(() => ({ ok: false, error }));
+
+  return (batches: readonly (readonly WriteOp[])[]): BatchOutcome[] => {
+    const problem = fileProblem();
+    if (problem !== undefined) {
+      return failAll(batches, {
+        name: 'StoreUnavailableError',
+        message: `${problem}; restart chargegate on the right file`,
+        code: FILE_GONE,
+      });
     }
+    let results: Settled[];
+    try {
+      results = inTransaction.immediate(batches.length === 1 ? (batches[0] ?? []) : batches.flat());
+    } catch (error) {
+      return failAll(batches, serializeError(error));
+    }
+    let at = 0;
+    return batches.map((ops) => {
+      const part = results.slice(at, at + ops.length);
+      at += ops.length;
+      return { ok: true, results: part };
+    });
   };
 }
+
+export type BatchRunner = ReturnType<typeof createBatchRunner>;

@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../../src/store/errors.ts';
@@ -7,6 +7,7 @@ import {
   migrateDatabase,
   openDatabase,
 } from '../../../src/store/sqlite/database.ts';
+import { FILE_GONE, fileIdentity } from '../../../src/store/sqlite/file-identity.ts';
 import { createWriter, type Writer, type WriterOptions } from '../../../src/store/sqlite/writer.ts';
 import { tempDir } from '../../helpers/process.ts';
 
@@ -44,14 +45,20 @@ describe.each(setups)('the writer, $name', ({ path: pathOf }) => {
   function setUp(options: Partial<WriterOptions> = {}) {
     const path = pathOf();
     const db = migratedDatabase(path);
-    const writer = createWriter({ path, sync: 'normal', client: db.$client, ...options });
+    const writer = createWriter({
+      path,
+      sync: 'normal',
+      client: db.$client,
+      file: fileIdentity(path),
+      ...options,
+    });
     writers.push(writer);
-    return { db, writer };
+    return { db, writer, path };
   }
 
   it('commits writes asked for in the same turn as one batch, in the order asked', async () => {
     const batches: number[] = [];
-    const { db, writer } = setUp({ onBatch: (size) => batches.push(size) });
+    const { db, writer } = setUp({ onCommit: (size) => batches.push(size) });
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, (_, i) => create(writer, `r${i}`)),
     );
@@ -75,34 +82,20 @@ describe.each(setups)('the writer, $name', ({ path: pathOf }) => {
     expect(idsIn(db.$client)).toEqual(['existing', 'a', 'b']);
   });
 
-  it('refuses a whole batch when the check before it throws, and takes the next one', async () => {
+  it('refuses every write once the path no longer names the file opened', async () => {
     const failures: Error[] = [];
-    let refuse = true;
-    const { db, writer } = setUp({
-      beforeCommit: () => {
-        if (refuse) throw new StoreUnavailableError(new Error('the file is gone'));
-      },
-      onFailure: (error) => failures.push(error),
-    });
+    const { writer, path } = setUp({ onFailure: (error) => failures.push(error) });
+    if (path === ':memory:') return;
+    // Known to the writer before the file goes: the check runs at each commit.
+    await create(writer, 'before');
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     const outcomes = await Promise.allSettled([create(writer, 'a'), create(writer, 'b')]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
-    expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+    const { reason } = outcomes[0] as PromiseRejectedResult;
+    expect(reason).toBeInstanceOf(StoreUnavailableError);
+    expect(reason).toMatchObject({ code: FILE_GONE });
+    expect((reason as Error).message).toContain('was deleted');
     expect(failures).toHaveLength(1);
-    expect(countIn(db.$client)).toBe(0);
-    refuse = false;
-    await create(writer, 'c');
-    expect(idsIn(db.$client)).toEqual(['c']);
-  });
-
-  it('gathers the writes asked for while a batch commits into the next batch', async () => {
-    const batches: number[] = [];
-    const { writer } = setUp({ onBatch: (size) => batches.push(size) });
-    const first = create(writer, 'first');
-    // Asked for in a later turn, while the first batch is with the writer.
-    await new Promise((resolve) => setImmediate(resolve));
-    const rest = Array.from({ length: 5 }, (_, i) => create(writer, `next${i}`));
-    await Promise.all([first, ...rest]);
-    expect(batches).toEqual([1, 5]);
   });
 
   it('flush() waits for the batch committing now and for the one gathered behind it', async () => {
@@ -119,7 +112,12 @@ describe.each(setups)('the writer, $name', ({ path: pathOf }) => {
     const path = pathOf();
     if (path === ':memory:') return;
     const db = migratedDatabase(path);
-    const writer = createWriter({ path, sync: 'normal', client: db.$client });
+    const writer = createWriter({
+      path,
+      sync: 'normal',
+      client: db.$client,
+      file: fileIdentity(path),
+    });
     const submitted = [create(writer, 'x'), create(writer, 'y')];
     expect(writer.queued).toBe(2);
     await writer.close();
@@ -134,7 +132,12 @@ describe('the writer thread', () => {
   it('resolves a write only once another connection can read it', async () => {
     const path = `${tempDir()}/writer.db`;
     const db = migratedDatabase(path);
-    const writer = createWriter({ path, sync: 'full', client: db.$client });
+    const writer = createWriter({
+      path,
+      sync: 'full',
+      client: db.$client,
+      file: fileIdentity(path),
+    });
     writers.push(writer);
     const seen = await create(writer, 'visible').then(() => countIn(new BetterSqlite3(path)));
     expect(seen).toBe(1);
@@ -143,7 +146,12 @@ describe('the writer thread', () => {
   it('waits for the write lock off the event loop: timers keep running meanwhile', async () => {
     const path = `${tempDir()}/writer.db`;
     const db = migratedDatabase(path);
-    const writer = createWriter({ path, sync: 'full', client: db.$client });
+    const writer = createWriter({
+      path,
+      sync: 'full',
+      client: db.$client,
+      file: fileIdentity(path),
+    });
     writers.push(writer);
     // Another connection holds the write lock; the thread's batch waits for it (busy_timeout).
     const holder = new BetterSqlite3(path);
@@ -163,6 +171,46 @@ describe('the writer thread', () => {
     expect(idsIn(db.$client)).toEqual(['after-the-lock']);
   });
 
+  it("sends each turn's batch at once, and commits together the batches that arrive while it is busy", async () => {
+    const path = `${tempDir()}/writer.db`;
+    const db = migratedDatabase(path);
+    const commits: number[] = [];
+    const writer = createWriter({
+      path,
+      sync: 'full',
+      client: db.$client,
+      file: fileIdentity(path),
+      onCommit: (size) => commits.push(size),
+    });
+    writers.push(writer);
+    await create(writer, 'started'); // the thread is up
+    const holder = new BetterSqlite3(path);
+    holder.prepare('BEGIN IMMEDIATE').run();
+    // The first batch holds the thread, waiting for the lock; three more turns send theirs.
+    const pending = [create(writer, 'first')];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let turn = 0; turn < 3; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      pending.push(create(writer, `t${turn}a`), create(writer, `t${turn}b`));
+      expect(writer.queued).toBe(2);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(writer.queued).toBe(0); // sent, though nothing has committed yet
+    holder.prepare('COMMIT').run();
+    await Promise.all(pending);
+    expect(commits).toEqual([1, 1, 6]);
+    expect(idsIn(db.$client)).toEqual([
+      'started',
+      'first',
+      't0a',
+      't0b',
+      't1a',
+      't1b',
+      't2a',
+      't2b',
+    ]);
+  });
+
   it('passes a refused write back with its SQLite code and message', async () => {
     const path = `${tempDir()}/writer.db`;
     const db = migratedDatabase(path);
@@ -170,7 +218,12 @@ describe('the writer thread', () => {
     db.$client.exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON charging_session_requests BEGIN SELECT RAISE(ABORT, 'refused'); END",
     );
-    const writer = createWriter({ path, sync: 'full', client: db.$client });
+    const writer = createWriter({
+      path,
+      sync: 'full',
+      client: db.$client,
+      file: fileIdentity(path),
+    });
     writers.push(writer);
     await expect(create(writer, 'refused')).rejects.toMatchObject({
       code: 'SQLITE_CONSTRAINT_TRIGGER',
@@ -182,7 +235,12 @@ describe('the writer thread', () => {
     const path = `${tempDir()}/writer.db`;
     // A folder where the database file should be: SQLite cannot open it.
     mkdirSync(path);
-    const writer = createWriter({ path, sync: 'full', client: new BetterSqlite3(':memory:') });
+    const writer = createWriter({
+      path,
+      sync: 'full',
+      client: new BetterSqlite3(':memory:'),
+      file: { opened: undefined, problem: () => undefined },
+    });
     writers.push(writer);
     for (let i = 0; i < 2; i++) {
       await expect(create(writer, `r${i}`)).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' });
@@ -195,7 +253,12 @@ describe('the writer thread', () => {
   it('fails the writes of a batch it cannot send to the thread, and goes on', async () => {
     const path = `${tempDir()}/writer.db`;
     migratedDatabase(path).$client.close();
-    const writer = createWriter({ path, sync: 'full', client: new BetterSqlite3(':memory:') });
+    const writer = createWriter({
+      path,
+      sync: 'full',
+      client: new BetterSqlite3(':memory:'),
+      file: { opened: undefined, problem: () => undefined },
+    });
     writers.push(writer);
     const unsendable = writer.run('create', {
       id: 'x',
