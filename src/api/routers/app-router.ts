@@ -1,5 +1,5 @@
-import { callTRPCProcedure, type TRPCProcedureType } from '@trpc/server';
 import type { Context } from '../context.ts';
+import { type ProcedureType, procedureRunner } from '../run-procedure.ts';
 import { router } from '../trpc.ts';
 import { callbacksRouter } from './callbacks.ts';
 import { chargingSessionRequestsRouter } from './charging-session-requests.ts';
@@ -17,21 +17,16 @@ export type AppRouter = typeof appRouter;
 /**
  * Calls one procedure by its path, as tRPC's own caller and HTTP handler do (the procedure's
  * middleware, input and output parsers, errors as `TRPCError`), without the per-call proxy a
- * `createCaller(ctx)` builds. `getRawInput` is read once, when the input parser runs.
+ * `createCaller(ctx)` builds or the per-level copies of tRPC's runner (`run-procedure.ts`).
+ * `getRawInput` is read once, when the input parser runs.
  */
+const runProcedure = procedureRunner(appRouter);
+
 export function callProcedure(
   path: string,
-  type: TRPCProcedureType,
+  type: ProcedureType,
   ctx: Context,
   getRawInput: () => Promise<unknown>,
 ): Promise<unknown> {
-  return callTRPCProcedure({
-    router: appRouter,
-    path,
-    type,
-    ctx,
-    getRawInput,
-    signal: undefined,
-    batchIndex: 0,
-  });
+  return runProcedure(path, type, ctx, getRawInput);
 }
