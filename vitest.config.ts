@@ -38,6 +38,9 @@ export default defineConfig({
             'test/worker/circuit-breaker.test.ts',
             'test/worker/delivery-controller.test.ts',
             'test/worker/origin-gate.test.ts',
+            'test/worker/worker-metrics.test.ts',
+            // The queue a SQLite file shares with the worker's thread; PostgreSQL shares none.
+            'test/worker/threaded-worker.test.ts',
             'test/process/startup.test.ts',
             'test/process/readme-round-trip.test.ts',
           ],

@@ -1,20 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
 import type { Services } from './api/context.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createAddressPolicy } from './domain/address-policy.ts';
-import { webhookSecretKey } from './domain/webhook-secret.ts';
 import { createLoadMonitor } from './load-monitor.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import { packageVersion } from './version.ts';
-import { createAuthorizer } from './worker/authorizers/create-authorizer.ts';
+import { callbackWorkerSettings, createCallbackWorker } from './worker/callback-worker.ts';
 import type { BreakerOptions } from './worker/circuit-breaker.ts';
-import { createGuardedDispatcher } from './worker/guarded-dispatcher.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
-import { createWorker, type Worker } from './worker/worker.ts';
+import { startThreadedWorker } from './worker/threaded-worker.ts';
+import type { Worker } from './worker/worker.ts';
 
 /**
  * The composition root: every component built from a config, a migrated store and a logger.
@@ -48,6 +45,13 @@ export type ChargegateDeps = {
   breaker?: BreakerOptions;
   /** Made before the store, so that the store reports its commits to them. */
   metrics: Metrics;
+  /**
+   * Run the callback worker in a thread of its own where the store can share its queue with one
+   * (a SQLite file); else, and by default, on the event loop.
+   */
+  workerThread?: boolean;
+  /** The worker's thread failed while running (`workerThread`): the process should end. */
+  onWorkerFailure?: (error: Error) => void;
 };
 
 export async function createChargegate({
@@ -60,62 +64,37 @@ export async function createChargegate({
   underPressure,
   breaker,
   metrics,
+  workerThread = false,
+  onWorkerFailure = (error) => log.fatal({ err: error }, 'the callback worker failed'),
 }: ChargegateDeps): Promise<Chargegate> {
   const loadMonitor = createLoadMonitor();
 
-  const callbackDispatcher = createGuardedDispatcher({
-    policy: createAddressPolicy(config.callbackAllowedCidrs),
-    connectTimeoutMs: config.callbackTimeoutMs,
-    // The worker never has more attempts in flight to one origin, so the pool matches.
-    connectionsPerOrigin: config.callbackConcurrencyPerOrigin,
-    onRefused: (error) =>
-      log.warn(
-        { range: error.verdict.range, kind: error.verdict.kind },
-        `callback refused: ${error.message}`,
-      ),
-  });
-  const authorizerDispatcher: Agent | undefined = config.authorizerUrl
-    ? new Agent({ keepAliveTimeout: 4_000, connections: config.workerConcurrency })
-    : undefined;
-  const protocol = config.authorizerProtocol;
-  const authorizer = createAuthorizer({
-    remote:
-      config.authorizerUrl && authorizerDispatcher
-        ? {
-            protocol,
-            url: config.authorizerUrl,
-            timeoutMs: config.authorizerTimeoutMs,
-            dispatcher: authorizerDispatcher,
-            token: config.authorizerToken,
-            tokenType: config.authorizerTokenType,
-            log: log.child({ component: 'authorizer' }),
-            observe: ({ outcome, seconds }) => {
-              metrics.authorizerCalls.inc({ protocol, outcome });
-              metrics.authorizerCallDuration.observe({ protocol }, seconds);
-            },
-          }
-        : undefined,
-  });
-
-  const worker = createWorker({
-    leaseMs: config.workerLeaseMs,
-    queue: store.queue,
-    authorizer,
-    dispatcher: callbackDispatcher,
-    signingKey: webhookSecretKey(config.webhookSecret ?? (await store.webhookSecret())),
-    callbackTimeoutMs: config.callbackTimeoutMs,
-    retrySchedule: config.callbackRetrySchedule,
-    userAgent: `chargegate/${packageVersion()} (+https://www.standardwebhooks.com)`,
-    now,
-    random,
-    log: log.child({ component: 'worker' }),
-    metrics,
-    concurrency: config.workerConcurrency,
-    perOriginConcurrency: config.callbackConcurrencyPerOrigin,
-    breaker,
-    pollIntervalMs: config.workerPollIntervalMs,
-    underPressure: underPressure ?? loadMonitor.underPressure,
-  });
+  const settings = callbackWorkerSettings(
+    config,
+    config.webhookSecret ?? (await store.webhookSecret()),
+    `chargegate/${packageVersion()} (+https://www.standardwebhooks.com)`,
+  );
+  const pressure = underPressure ?? loadMonitor.underPressure;
+  const share = workerThread && runsWorker ? store.shareQueue() : undefined;
+  const { worker, close: closeWorker } = share
+    ? await startThreadedWorker({
+        settings,
+        queue: share,
+        log,
+        metrics,
+        underPressure: pressure,
+        onFailure: onWorkerFailure,
+      })
+    : await createCallbackWorker({
+        settings,
+        queue: store.queue,
+        log,
+        metrics,
+        now,
+        random,
+        underPressure: pressure,
+        breaker,
+      });
   const retention = createRetention({
     store: store.retention,
     retentionDays: config.retentionDays,
@@ -160,9 +139,7 @@ export async function createChargegate({
     },
     async closeResources() {
       loadMonitor.stop();
-      const close = (dispatcher: Agent | undefined) =>
-        dispatcher && !dispatcher.destroyed ? dispatcher.close() : undefined;
-      await Promise.all([close(callbackDispatcher), close(authorizerDispatcher)]);
+      await closeWorker();
     },
   };
 }

@@ -153,9 +153,3 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
 
   return { ...metrics, reportHeldOrigins };
 }
-
-/** The outcome label of an attempt. */
-export function outcomeLabel(outcome: { kind: string; status?: number }): string {
-  if (outcome.status !== undefined) return `${Math.floor(outcome.status / 100)}xx`;
-  return outcome.kind;
-}

@@ -67,6 +67,12 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     log,
     metrics,
     runsWorker: runWorker,
+    // Off the event loop that serves HTTP, where the database allows it (a SQLite file).
+    workerThread: true,
+    onWorkerFailure: (error) => {
+      log.fatal({ err: error }, 'the callback worker failed');
+      exit(1);
+    },
   });
   const { app, worker, retention } = chargegate;
   const connections = trackConnections(app.server);

@@ -1,4 +1,5 @@
-import { decisionView, type RequestView } from '../domain/charging-session-request.ts';
+import type { RequestView } from '../domain/charging-session-request.ts';
+import { decisionView } from '../domain/decision-view.ts';
 import type { DriverRecord, DriverView } from '../domain/driver.ts';
 import type { RequestRecord } from '../domain/request-record.ts';
 

@@ -133,28 +133,6 @@ export const decisionViewSchema = z
 
 export type DecisionView = z.infer<typeof decisionViewSchema>;
 
-/** A decision as stored with its request: complete only when every part is there. */
-export type StoredDecision = {
-  decisionStatus: (typeof DECISION_STATUSES)[number] | null;
-  decisionReason: DecisionReason | null;
-  decidedAt: number | null;
-  authorizationReference: string | null;
-};
-
-/** The decision as `get` and the callback body show it, or null until it is made. */
-export function decisionView(stored: StoredDecision): DecisionView | null {
-  const { decisionStatus: status, decisionReason: reason, decidedAt } = stored;
-  if (status === null || reason === null || decidedAt === null) return null;
-  return {
-    status,
-    reason,
-    decidedAt: new Date(decidedAt).toISOString(),
-    ...(stored.authorizationReference !== null && {
-      authorizationReference: stored.authorizationReference,
-    }),
-  };
-}
-
 export const requestViewSchema = z
   .object({
     requestId: z.string().meta({ format: 'uuid' }),

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { NextStep } from '../domain/attempt.ts';
 import type { CallbackState, CreateRequestInput } from '../domain/charging-session-request.ts';
 import type { Decision } from '../domain/decision.ts';
@@ -121,6 +122,12 @@ export type RetentionStore = {
 };
 
 /**
+ * What another thread of this process needs to open a store's queue for itself
+ * (`openSharedQueue`): for SQLite, a port to the writer thread. It is transferred to that thread.
+ */
+export type QueueShare = { kind: 'sqlite'; port: MessagePort };
+
+/**
  * Which checks pass; `/readyz` names the failing ones. `database`: it answers (and, for SQLite,
  * the file is the one opened); `writable`: the last commit succeeded, or a write probe did.
  */
@@ -147,6 +154,12 @@ export type Store = {
    * by another instance. Answers a function that removes the listener.
    */
   onCommitted(listener: () => void): () => void;
+  /**
+   * A share of the queue for the callback worker's own thread, or undefined where the worker
+   * stays on the event loop (an in-memory database, which no other thread can reach; PostgreSQL,
+   * whose queue waits on the network rather than on the CPU).
+   */
+  shareQueue(): QueueShare | undefined;
   /** Commits what is queued and closes the database. Idempotent. */
   close(): Promise<void>;
 };

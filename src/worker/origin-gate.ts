@@ -29,11 +29,19 @@ export type OriginGate = {
   /**
    * What a claim may take now: no callback of the `blocked` origins (at their cap, held by their
    * breaker, or probing), at most `byOrigin[origin]` of the origins named there (some attempts
-   * in flight, or one probe), and up to `perOrigin` of any other.
+   * in flight or `waiting`, or one probe), and up to `perOrigin` (plus the gate's lookahead) of
+   * any other. `waiting` counts, per origin, callbacks already claimed and not yet started.
    */
-  rooms(now: number): { blocked: string[]; byOrigin: Record<string, number>; perOrigin: number };
+  rooms(
+    now: number,
+    waiting?: ReadonlyMap<string, number>,
+  ): { blocked: string[]; byOrigin: Record<string, number>; perOrigin: number };
+  /** How many more callbacks of `origin` a claim may take, `waiting` of them claimed already. */
+  room(origin: string, now: number, waiting: number): number;
   /** Takes a slot for an attempt to `origin`, or answers undefined when it has to wait. */
   enter(origin: string, now: number): Ticket | undefined;
+  /** Whether the origin's breaker holds its callbacks now (open, or probing with one attempt). */
+  holds(origin: string, now: number): boolean;
   /** Gives the slot back, telling the breaker how the attempt went. */
   leave(ticket: Ticket, verdict: Verdict, now: number): void;
   /** When the earliest held origin may next be probed after `now`, or null when none waits. */
@@ -46,36 +54,52 @@ type Entry = { inFlight: number; breaker: Breaker };
 
 export function createOriginGate({
   perOrigin,
+  lookahead = 0,
   breaker: options,
   onChange,
 }: {
   perOrigin: number;
+  /** How many more than its free slots a claim may take of an origin, to start as slots free. */
+  lookahead?: number;
   breaker: BreakerOptions;
   onChange?: (change: BreakerChange) => void;
 }): OriginGate {
   const entries = new Map<string, Entry>();
+  const idle: Entry = { inFlight: 0, breaker: CLOSED };
 
   const isHeld = (entry: Entry) => entry.breaker.phase !== 'closed';
-  const roomOf = (entry: Entry, now: number) => {
+  /** Slots free now; a probing origin has one attempt at most, and no lookahead. */
+  const roomOf = (entry: Entry, now: number, ahead = 0) => {
     if (!mayStart(entry.breaker, now)) return 0;
     const room = perOrigin - entry.inFlight;
-    return current(entry.breaker, now).phase === 'half_open' ? Math.min(1, room) : room;
+    return current(entry.breaker, now).phase === 'half_open' ? Math.min(1, room) : room + ahead;
   };
 
   return {
-    rooms(now) {
+    rooms(now, waiting = new Map()) {
       const blocked: string[] = [];
       const byOrigin: Record<string, number> = {};
-      for (const [origin, entry] of entries) {
-        const room = roomOf(entry, now);
+      const full = perOrigin + lookahead;
+      for (const origin of new Set([...entries.keys(), ...waiting.keys()])) {
+        const entry = entries.get(origin) ?? idle;
+        const room = roomOf(entry, now, lookahead) - (waiting.get(origin) ?? 0);
         if (room <= 0) blocked.push(origin);
-        else if (room < perOrigin) byOrigin[origin] = room;
+        else if (room < full) byOrigin[origin] = room;
       }
-      return { blocked, byOrigin, perOrigin };
+      return { blocked, byOrigin, perOrigin: full };
+    },
+
+    room(origin, now, waitingHere) {
+      return roomOf(entries.get(origin) ?? idle, now, lookahead) - waitingHere;
+    },
+
+    holds(origin, now) {
+      const entry = entries.get(origin);
+      return entry !== undefined && !mayStart(entry.breaker, now);
     },
 
     enter(origin, now) {
-      const entry = entries.get(origin) ?? { inFlight: 0, breaker: CLOSED };
+      const entry = entries.get(origin) ?? { ...idle };
       if (roomOf(entry, now) <= 0) return undefined;
       const next = started(entry.breaker, now);
       entry.breaker = next.breaker;

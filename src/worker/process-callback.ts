@@ -1,18 +1,15 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type AttemptOutcome, type NextStep, nextStep } from '../domain/attempt.ts';
-import {
-  type CallbackPayload,
-  type DecisionView,
-  decisionView,
-} from '../domain/charging-session-request.ts';
+import type { CallbackPayload, DecisionView } from '../domain/charging-session-request.ts';
+import { decisionView } from '../domain/decision-view.ts';
 import type { AttemptRecord, Claim } from '../domain/request-record.ts';
 import { maskDriverId } from '../log-redaction.ts';
-import { type Metrics, outcomeLabel } from '../metrics.ts';
 import type { QueueStore } from '../store/store.ts';
 import type { Authorizer } from './authorizers/authorizer.ts';
 import { deliver } from './deliver.ts';
 import { signWebhook } from './sign.ts';
+import { outcomeLabel, type WorkerMetrics } from './worker-metrics.ts';
 
 /**
  * Handling one claimed callback: decide once (the decision is stored before anything is sent and
@@ -31,7 +28,7 @@ export type ProcessDeps = {
   now: () => number;
   random: () => number;
   log: Logger;
-  metrics: Metrics | undefined;
+  metrics: WorkerMetrics | undefined;
 };
 
 export const webhookIdOf = (requestId: string) => `msg_${requestId}`;

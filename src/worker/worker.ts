@@ -13,9 +13,13 @@ import { type ProcessDeps, type Processed, processCallback } from './process-cal
 /**
  * The callback worker: `while (!stopping) { claim due work → hand it off → sleep }`.
  * It sleeps until the next callback is due, a poll interval passes (the backstop that finds
- * expired leases and other instances' work), `wake()` is called (requests were committed), or a
- * slot frees up. Errors are caught inside the loop, which then waits a poll interval, so it
- * never spins on a failing database.
+ * expired leases and other instances' work), `wake()` is called (requests were committed), or
+ * enough slots free up to be worth a claim. Errors are caught inside the loop, which then waits a
+ * poll interval, so it never spins on a failing database.
+ *
+ * A claim takes a little more than the free slots: the rest waits here, claimed, and starts the
+ * moment a slot frees, so a claim's round trip to the database overlaps the attempts in flight
+ * instead of stalling the slots, and claims come in batches rather than one per freed slot.
  *
  * How much it sends at once is set by the delivery controller (`delivery-controller.ts`); where
  * it sends is kept fair by the origin gate (`origin-gate.ts`): a claim passes over origins at
@@ -32,11 +36,15 @@ export type Worker = {
    */
   stop(graceMs: number): Promise<void>;
   readonly running: boolean;
-  readonly inFlight: number;
 };
 
 export type WorkerDeps = ProcessDeps & {
   concurrency: number;
+  /**
+   * How long after its claim a callback may still start: its lease must outlast the longest
+   * attempt that starts then. Later, it is given back unsent and claimed again.
+   */
+  startWithinMs: number;
   /** Attempts in flight to one callback origin at most (CALLBACK_CONCURRENCY_PER_ORIGIN). */
   perOriginConcurrency: number;
   breaker?: BreakerOptions;
@@ -55,6 +63,9 @@ export const MAX_CLAIM = 256;
 
 /** Under pressure the worker claims at most once per this many milliseconds: batched claims. */
 export const PRESSURE_PAUSE_MS = 20;
+
+/** How many callbacks beyond its free slots a claim takes, for `slots` slots: half as many. */
+const lookaheadOf = (slots: number) => Math.ceil(slots / 2);
 
 /**
  * Where process ids mean the same thing: this host name and this pid namespace. Two containers
@@ -99,6 +110,9 @@ export function isDeadLocalOwner(owner: string, self: string): boolean {
   return pid === process.pid || !isAlive(pid);
 }
 
+/** Claimed and not yet started: it starts as soon as a slot and its origin allow. */
+type Waiting = { claim: Claim; decidedNow: boolean; origin: string; startBy: number };
+
 export function createWorker(deps: WorkerDeps): Worker {
   const owner = newWorkerId();
   const { queue, log, metrics, concurrency, pollIntervalMs, leaseMs } = deps;
@@ -110,13 +124,17 @@ export function createWorker(deps: WorkerDeps): Worker {
   });
   const gate = createOriginGate({
     perOrigin: deps.perOriginConcurrency,
+    lookahead: lookaheadOf(deps.perOriginConcurrency),
     breaker: deps.breaker ?? DEFAULT_BREAKER,
     onChange: reportBreaker,
   });
 
   const inFlight = new Set<Promise<void>>();
-  /** Records of finished attempts still committing. */
-  const recording = new Set<Promise<void>>();
+  /** Claimed callbacks waiting for a slot, oldest due first. */
+  let waiting: Waiting[] = [];
+  const waitingPerOrigin = new Map<string, number>();
+  /** Records of finished attempts, and releases, still committing: stop() waits for them. */
+  const writing = new Set<Promise<void>>();
   const abort = new AbortController();
   let running = false;
   let stopping = false;
@@ -168,9 +186,19 @@ export function createWorker(deps: WorkerDeps): Worker {
     metrics?.reportHeldOrigins(gate.held());
   }
 
+  /** A write that stop() must see committed before it gives back the claims left over. */
+  function written(write: Promise<unknown>): void {
+    const done = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    writing.add(done);
+    void done.finally(() => writing.delete(done));
+  }
+
   /**
    * One attempt in one slot. The slot frees as soon as the receiver has answered; the record of
-   * the attempt commits after that (in `recording`, which stop() waits for), so slots count
+   * the attempt commits after that (in `writing`, which stop() waits for), so slots count
    * attempts in flight, not the commits that follow them.
    */
   async function handle(claim: Claim, decidedNow: boolean, ticket: Ticket): Promise<void> {
@@ -178,9 +206,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     try {
       const processed = await processCallback(deps, claim, decidedNow, abort.signal);
       outcome = processed.outcome;
-      const recorded = processed.recorded.catch((error: unknown) => failed(claim, error));
-      recording.add(recorded);
-      void recorded.finally(() => recording.delete(recorded));
+      written(processed.recorded.catch((error: unknown) => failed(claim, error)));
     } catch (error) {
       if (abort.signal.aborted) return; // released by stop()
       await failed(claim, error);
@@ -200,21 +226,84 @@ export function createWorker(deps: WorkerDeps): Worker {
   function track(claim: Claim, decidedNow: boolean, ticket: Ticket): void {
     const job = handle(claim, decidedNow, ticket).finally(() => {
       inFlight.delete(job);
-      wake();
+      startWaiting();
+      if (claimWanted(ticket.origin)) wake();
     });
     inFlight.add(job);
   }
 
+  function countWaiting(origin: string, by: number): void {
+    const count = (waitingPerOrigin.get(origin) ?? 0) + by;
+    if (count > 0) waitingPerOrigin.set(origin, count);
+    else waitingPerOrigin.delete(origin);
+  }
+
+  /**
+   * Starts waiting callbacks while there are slots, oldest first, each once its origin has room.
+   * One whose origin's breaker now holds it, or whose lease would no longer cover an attempt,
+   * goes back unsent: due as before, no attempt recorded, and the next claim passes it over or
+   * takes it with a fresh lease.
+   */
+  function startWaiting(): void {
+    if (stopping || waiting.length === 0) return;
+    const now = deps.now();
+    const limit = controller.limit();
+    const kept: Waiting[] = [];
+    for (const item of waiting) {
+      if (inFlight.size >= limit) {
+        kept.push(item);
+        continue;
+      }
+      if (now > item.startBy || gate.holds(item.origin, now)) {
+        countWaiting(item.origin, -1);
+        written(queue.release(item.claim));
+        continue;
+      }
+      const ticket = gate.enter(item.origin, now);
+      if (!ticket) {
+        kept.push(item);
+        continue;
+      }
+      countWaiting(item.origin, -1);
+      track(item.claim, item.decidedNow, ticket);
+    }
+    waiting = kept;
+  }
+
+  /** How many callbacks a claim should take now: the free slots and a lookahead, less the waiting. */
+  function claimRoom(limit: number): number {
+    return limit + lookaheadOf(limit) - inFlight.size - waiting.length;
+  }
+
+  /**
+   * Whether enough room has freed to be worth a claim: a batch, not one per freed slot. With
+   * `origin`, that origin must have such room too: slots freed by an origin at its cap, with
+   * callbacks of its own waiting, are no reason to claim.
+   */
+  function claimWanted(origin?: string): boolean {
+    const limit = controller.limit();
+    const batch = Math.max(1, Math.ceil(lookaheadOf(limit) / 2));
+    if (claimRoom(limit) < batch) return false;
+    if (origin === undefined) return true;
+    const ahead = lookaheadOf(deps.perOriginConcurrency);
+    const room = gate.room(origin, deps.now(), waitingPerOrigin.get(origin) ?? 0);
+    return room >= Math.max(1, Math.ceil(ahead / 2));
+  }
+
   /** One turn: claim what is due and fits, start it, and say how long to sleep. */
   async function turn(): Promise<{ delay: number; wakeable: boolean }> {
-    const capacity = controller.limit() - inFlight.size;
-    if (capacity <= 0) return { delay: pollIntervalMs, wakeable: true };
+    const limit = controller.limit();
+    const room = claimRoom(limit);
+    // Nothing worth claiming: a slot that frees wakes the loop once there is.
+    if (room <= 0 || (waiting.length > 0 && !claimWanted())) {
+      return { delay: pollIntervalMs, wakeable: true };
+    }
     const now = deps.now();
-    const rooms = gate.rooms(now);
-    const limit = Math.min(capacity, MAX_CLAIM);
+    const rooms = gate.rooms(now, waitingPerOrigin);
+    const asked = Math.min(room, MAX_CLAIM);
     const claimed = await queue.claimDue({
       owner,
-      limit,
+      limit: asked,
       leaseMs,
       decideByAcl,
       excludeOrigins: rooms.blocked,
@@ -230,28 +319,18 @@ export function createWorker(deps: WorkerDeps): Worker {
     const first = claimed[0]?.claim.nextAttemptAt;
     controller.observeLag(first == null ? 0 : now - first);
 
-    // The claim takes no more callbacks of an origin than it has room for, but a row stored
-    // before origins were, or a breaker that opened while the claim committed, can leave one
-    // over: it goes back unsent, no attempt recorded, due as before, and the next claim passes
-    // over its origin.
-    const surplus: Claim[] = [];
+    const startBy = deps.now() + deps.startWithinMs;
     for (const { claim, decidedNow } of claimed) {
-      const ticket = gate.enter(callbackOriginOf(claim.callbackUrl), deps.now());
-      if (ticket) track(claim, decidedNow, ticket);
-      else surplus.push(claim);
+      const origin = callbackOriginOf(claim.callbackUrl);
+      waiting.push({ claim, decidedNow, origin, startBy });
+      countWaiting(origin, 1);
     }
-    await Promise.all(surplus.map((claim) => queue.release(claim)));
-    const startedAny = surplus.length < claimed.length;
+    startWaiting();
 
     // Under pressure a pause that commits do not cut short, so claims are batched.
     if (controller.pressed) return { delay: PRESSURE_PAUSE_MS, wakeable: false };
-    // The released surplus is due at once, and the next claim passes over its origin.
-    if (surplus.length > 0 && startedAny) return { delay: 0, wakeable: true };
-    // A full claim may have left more due work: claim again at once while slots are free, else
-    // the next slot that frees wakes the loop.
-    if (claimed.length === limit && startedAny) {
-      return { delay: capacity > limit ? 0 : pollIntervalMs, wakeable: true };
-    }
+    // A full claim may have left more due work: claim again at once if there is room for it.
+    if (claimed.length === asked) return { delay: 0, wakeable: true };
     const next = await queue.nextDueAfter(now);
     const probeAt = gate.nextProbeAt(now);
     const delay = Math.min(
@@ -308,7 +387,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           await deps.dispatcher.destroy();
           await Promise.allSettled([...inFlight]);
         }
-        await Promise.allSettled([...recording]);
+        await Promise.allSettled([...writing]);
         // Whatever is still claimed was not finished here: give it back.
         try {
           const released = await queue.releaseAll(owner);
@@ -325,9 +404,6 @@ export function createWorker(deps: WorkerDeps): Worker {
     },
     get running() {
       return running && !stopping;
-    },
-    get inFlight() {
-      return inFlight.size;
     },
   };
 }

@@ -30,6 +30,8 @@ export async function buildService(
     processMetrics?: boolean;
     underPressure?: () => boolean;
     breaker?: BreakerOptions;
+    /** Run the worker in its own thread, as `npm start` does (a SQLite file only). */
+    workerThread?: boolean;
   } = {},
 ): Promise<TestService> {
   const config = testConfig(options.env);
@@ -55,6 +57,7 @@ export async function buildService(
     metrics,
     underPressure: options.underPressure,
     breaker: options.breaker,
+    workerThread: options.workerThread,
   });
   let closed = false;
   return {

@@ -166,6 +166,7 @@ export function createPostgresStore({
         return { database: false, migrations: false, writable: false };
       }
     },
+    shareQueue: () => undefined,
     onCommitted(listener) {
       listeners.add(listener);
       if (listen) notifier.listen(wake);

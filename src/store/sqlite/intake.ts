@@ -3,8 +3,8 @@ import { IDEMPOTENCY_KEY_TTL_MS } from '../../domain/idempotency.ts';
 import { newRequestId } from '../../domain/request-ids.ts';
 import { oneCreatePerKey } from '../in-flight-keys.ts';
 import type { CreateOutcome, IdempotencyClaim } from '../store.ts';
+import type { Writer } from './batching-writer.ts';
 import type { IdempotencyKeyQueries } from './idempotency-keys.ts';
-import type { Writer } from './writer.ts';
 
 /**
  * Taking in a charging session request on SQLite: the row (and its idempotency key) is committed

@@ -1,11 +1,9 @@
-import type { Claim } from '../../domain/request-record.ts';
 import { guardMethods, StoreUnavailableError } from '../errors.ts';
 import type { Store } from '../store.ts';
 import { createWriteHealth } from '../write-health.ts';
 import {
   appliedMigrationCount,
   isDatabaseOpen,
-  isTransientSqliteError,
   migrateDatabase,
   openDatabase,
   shippedMigrations,
@@ -14,12 +12,12 @@ import { createDriverQueries } from './drivers.ts';
 import { FILE_GONE, fileIdentity } from './file-identity.ts';
 import { createIdempotencyKeyQueries } from './idempotency-keys.ts';
 import { createIntake } from './intake.ts';
-import { createQueueReads } from './queue.ts';
 import { createRequestQueries } from './requests.ts';
 import { storedWebhookSecret } from './settings.ts';
+import { createSqliteQueue } from './sqlite-queue.ts';
 import { createStatsQueries } from './stats.ts';
+import { isTransientSqliteError } from './transient-errors.ts';
 import { createWriter } from './writer.ts';
-import type { ClaimRef } from './writes.ts';
 
 export type SqliteStoreOptions = {
   /** A file path, or `:memory:`. The file's folder is created when missing. */
@@ -108,14 +106,11 @@ export function createSqliteStore({
       requests,
       idempotencyKeys,
       intake,
-      queue: createQueueReads(db),
       drivers: createDriverQueries(db),
       stats: createStatsQueries(db),
     };
   }
   const shipped = shippedMigrations();
-  /** What a write under a claim sends to the writer: not the whole record. */
-  const claimRef = ({ id, owner, token }: Claim): ClaimRef => ({ id, owner, token });
   let closed: Promise<void> | undefined;
 
   return {
@@ -134,29 +129,7 @@ export function createSqliteStore({
       },
       isTransientSqliteError,
     ),
-    queue: guardMethods(
-      {
-        // Through the writer: a claim shares its commit with the acknowledgements and attempt
-        // records of the same turn of the event loop.
-        claimDue: (options) => writer.run('claimDue', { options, now: now() }),
-        saveDecision: (claim, decision, decidedAt, leaseMs) =>
-          writer.run('saveDecision', {
-            claim: claimRef(claim),
-            decision,
-            decidedAt,
-            lockedUntil: decidedAt + leaseMs,
-          }),
-        finishAttempt: (claim, record, step) =>
-          writer.run('finishAttempt', { claim: claimRef(claim), record, step }),
-        release: async (claim) => {
-          await writer.run('release', { claim: claimRef(claim) });
-        },
-        releaseAll: (owner) => writer.run('releaseAll', { owner }),
-        claimOwners: async () => q().queue.claimOwners(now()),
-        nextDueAfter: async (at) => q().queue.nextDueAfter(at),
-      },
-      isTransientSqliteError,
-    ),
+    queue: createSqliteQueue(writer, now),
     drivers: guardMethods(
       {
         find: async (driverId) => q().drivers.find(driverId),
@@ -195,6 +168,10 @@ export function createSqliteStore({
         migrations: open && appliedMigrationCount(db) >= shipped.length,
         writable: open && (await writes.writable()),
       };
+    },
+    shareQueue() {
+      const port = writer.attach();
+      return port && { kind: 'sqlite', port };
     },
     onCommitted(listener) {
       listeners.add(listener);

@@ -10,11 +10,11 @@ import { FILE_GONE } from './file-identity.ts';
 
 /**
  * The writes of the hot path on SQLite — intake, claims, decisions, attempt records, releases —
- * as plain prepared statements on one better-sqlite3 connection. They run in the writer thread
- * (`writer-thread.ts`), which owns that connection so that commits and their fsync never block
- * the event loop; on an in-memory database, which no second connection can see, they run on the
- * main connection instead (`writer.ts`). Either way each runs inside a batch's IMMEDIATE
- * transaction, in a savepoint of its own.
+ * and the two reads of the worker's loop, as plain prepared statements on one better-sqlite3
+ * connection. They run in the writer thread (`writer-thread.ts`), which owns that connection so
+ * that commits and their fsync never block an event loop; on an in-memory database, which no
+ * second connection can see, they run on the main connection instead (`writer.ts`). Either way
+ * each runs inside a batch's IMMEDIATE transaction, in a savepoint of its own.
  *
  * This module imports no ORM and no validation library: it is all the writer thread loads.
  * Its arguments and results are plain data, because they cross threads by structured clone.
@@ -139,6 +139,15 @@ export function createWrites(client: BetterSqlite3.Database) {
   );
   const releaseAll = client.prepare(
     'UPDATE charging_session_requests SET locked_by = NULL, locked_until = NULL WHERE locked_by = ?',
+  );
+  const owners = client.prepare<{ now: number }, { owner: string }>(
+    `SELECT DISTINCT locked_by AS owner FROM charging_session_requests
+     WHERE callback_state = 'pending' AND locked_until > @now AND locked_by IS NOT NULL`,
+  );
+  const nextDue = client.prepare<{ at: number }, { at: number }>(
+    `SELECT next_attempt_at AS at FROM charging_session_requests
+     WHERE callback_state = 'pending' AND next_attempt_at > @at
+     ORDER BY next_attempt_at LIMIT 1`,
   );
   const probe = client.prepare(
     `INSERT INTO settings (key, value) VALUES ('health_probe', ?)
@@ -268,6 +277,16 @@ export function createWrites(client: BetterSqlite3.Database) {
 
     releaseAll({ owner }: { owner: string }): number {
       return releaseAll.run(owner).changes;
+    },
+
+    /** The owners of claims that have not expired. A read, run with the writes of its batch. */
+    claimOwners({ now }: { now: number }): string[] {
+      return owners.all({ now }).map((row) => row.owner);
+    },
+
+    /** When the next pending callback not yet due becomes due. A read, like `claimOwners`. */
+    nextDueAfter({ at }: { at: number }): number | null {
+      return nextDue.get({ at })?.at ?? null;
     },
 
     /** A write that changes nothing that matters: whether the database takes writes. */

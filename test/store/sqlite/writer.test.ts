@@ -2,13 +2,14 @@ import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../../src/store/errors.ts';
+import type { Writer } from '../../../src/store/sqlite/batching-writer.ts';
 import {
   type Database,
   migrateDatabase,
   openDatabase,
 } from '../../../src/store/sqlite/database.ts';
 import { FILE_GONE, fileIdentity } from '../../../src/store/sqlite/file-identity.ts';
-import { createWriter, type Writer, type WriterOptions } from '../../../src/store/sqlite/writer.ts';
+import { createWriter, type WriterOptions } from '../../../src/store/sqlite/writer.ts';
 import { tempDir } from '../../helpers/process.ts';
 
 function migratedDatabase(path: string): Database {

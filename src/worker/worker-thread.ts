@@ -1,0 +1,89 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { openSharedQueue } from '../store/shared-queue.ts';
+import type { QueueShare } from '../store/store.ts';
+import { type CallbackWorkerSettings, createCallbackWorker } from './callback-worker.ts';
+import { createForwardedMetrics, type MetricReport } from './worker-metrics.ts';
+
+/**
+ * The callback worker's own thread: claims, decides, signs and delivers callbacks, so that none of
+ * that work competes with HTTP requests for the main thread's event loop. It opens the store's
+ * queue from the share it is given (for SQLite, a port to the writer thread), and loads no HTTP
+ * server, no ORM and no schema library. Its log lines and metrics go to the main thread, which
+ * writes and serves them with its own.
+ *
+ * Messages in: start, wake, pressure, stop. Messages out: ready (or the thread fails to start),
+ * log, metrics, stopped.
+ */
+
+export type WorkerThreadData = {
+  settings: CallbackWorkerSettings;
+  queue: QueueShare;
+  logLevel: string;
+};
+
+export type ToWorkerThread =
+  | { type: 'start' }
+  | { type: 'wake' }
+  | { type: 'pressure'; pressed: boolean }
+  | { type: 'stop'; graceMs: number };
+
+export type FromWorkerThread =
+  | { type: 'ready' }
+  | { type: 'log'; lines: string[] }
+  | { type: 'metrics'; reports: MetricReport[] }
+  | { type: 'stopped' };
+
+const port = parentPort;
+if (!port) throw new Error('worker-thread.ts runs as a worker thread');
+const data = workerData as WorkerThreadData;
+const post = (message: FromWorkerThread) => port.postMessage(message);
+
+// Log lines cross to the main thread once per turn, however many were written in it.
+let lines: string[] = [];
+function flushLines(): void {
+  if (lines.length === 0) return;
+  const batch = lines;
+  lines = [];
+  post({ type: 'log', lines: batch });
+}
+const log = pino(
+  { level: data.logLevel, name: 'chargegate' },
+  {
+    write(line: string) {
+      if (lines.push(line) === 1) setImmediate(flushLines);
+    },
+  },
+);
+
+const metrics = createForwardedMetrics((reports) => post({ type: 'metrics', reports }));
+let pressed = false;
+const queue = openSharedQueue(data.queue);
+const { worker, close } = await createCallbackWorker({
+  settings: data.settings,
+  queue,
+  log,
+  metrics,
+  underPressure: () => pressed,
+});
+
+port.on('message', (message: ToWorkerThread) => {
+  if (message.type === 'start') worker.start();
+  else if (message.type === 'wake') worker.wake();
+  else if (message.type === 'pressure') pressed = message.pressed;
+  else void stop(message.graceMs);
+});
+
+async function stop(graceMs: number): Promise<void> {
+  // Attempts in flight finish, their records commit, unfinished claims are released: all
+  // through the queue, which closes only after that.
+  await worker.stop(graceMs);
+  await close();
+  await queue.close();
+  metrics.flushNow();
+  flushLines();
+  post({ type: 'stopped' });
+  port?.close();
+}
+
+post({ type: 'ready' });
