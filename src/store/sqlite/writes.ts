@@ -3,7 +3,7 @@ import type { NextStep } from '../../domain/attempt.ts';
 import { callbackOriginOf } from '../../domain/callback-origin.ts';
 import type { CreateRequestInput } from '../../domain/charging-session-request.ts';
 import { type Decision, decideWithAcl } from '../../domain/decision.ts';
-import type { AttemptRecord, RequestRecord } from '../../domain/request-record.ts';
+import type { AttemptRecord, Claim } from '../../domain/request-record.ts';
 import { aclFactsOf, type JoinedAcl, markDecided } from '../acl-at-claim.ts';
 import type { ClaimOptions, ClaimResult, CreateOutcome, IdempotencyClaim } from '../store.ts';
 import { FILE_GONE } from './file-identity.ts';
@@ -32,17 +32,49 @@ export type CreateArgs = {
   liveSince: number;
 };
 
-/** The columns of a request as `RequestRecord` names them, plus the claim's token. */
-const RECORD_COLUMNS = `id, station_id AS stationId, driver_id AS driverId,
-  callback_url AS callbackUrl, created_at AS createdAt, decision_status AS decisionStatus,
-  decision_source AS decisionSource, decision_reason AS decisionReason,
-  authorization_reference AS authorizationReference, decided_at AS decidedAt,
-  callback_state AS callbackState, attempts, cycle_attempts AS cycleAttempts,
-  last_attempt_at AS lastAttemptAt, last_response_status AS lastResponseStatus,
-  last_error AS lastError, next_attempt_at AS nextAttemptAt, completed_at AS completedAt,
-  callback_origin AS callbackOrigin, claim_token AS claimToken`;
+/**
+ * The columns a claim returns, as an array per row (better-sqlite3's raw mode): building one
+ * object literal of a fixed shape from it (`claimOf`) costs a fraction of letting the driver make
+ * an object per row. The two must list the columns in the same order.
+ */
+const CLAIM_COLUMNS = `id, station_id, driver_id, callback_url, created_at, decision_status,
+  decision_source, decision_reason, authorization_reference, decided_at, callback_state, attempts,
+  cycle_attempts, last_attempt_at, last_response_status, last_error, next_attempt_at,
+  completed_at, claim_token, callback_origin`;
 
-type ClaimedRow = RequestRecord & { callbackOrigin: string | null; claimToken: number };
+type ClaimRow = [
+  ...[id: string, stationId: string, driverId: string, callbackUrl: string, createdAt: number],
+  ...[status: string | null, source: string | null, reason: string | null],
+  ...[authorizationReference: string | null, decidedAt: number | null, state: string],
+  ...[attempts: number, cycleAttempts: number, lastAttemptAt: number | null],
+  ...[lastResponseStatus: number | null, lastError: string | null, nextAttemptAt: number | null],
+  ...[completedAt: number | null, token: number, origin: string | null],
+];
+
+function claimOf(row: ClaimRow, owner: string): Claim {
+  return {
+    id: row[0],
+    stationId: row[1],
+    driverId: row[2],
+    callbackUrl: row[3],
+    createdAt: row[4],
+    decisionStatus: row[5] as Claim['decisionStatus'],
+    decisionSource: row[6] as Claim['decisionSource'],
+    decisionReason: row[7] as Claim['decisionReason'],
+    authorizationReference: row[8],
+    decidedAt: row[9],
+    callbackState: row[10] as Claim['callbackState'],
+    attempts: row[11],
+    cycleAttempts: row[12],
+    lastAttemptAt: row[13],
+    lastResponseStatus: row[14],
+    lastError: row[15],
+    nextAttemptAt: row[16],
+    completedAt: row[17],
+    owner,
+    token: row[18],
+  };
+}
 
 /**
  * How many due rows, oldest first, a claim looks at to share its batch out between origins: a
@@ -52,6 +84,31 @@ type ClaimedRow = RequestRecord & { callbackOrigin: string | null; claimToken: n
 const claimWindow = (limit: number) => Math.max(64, limit * 4);
 
 const HOLDS = 'id = @id AND locked_by = @owner AND claim_token = @token';
+
+/**
+ * The ids a claim takes from due rows read oldest first: at most `limit`, and of each origin no
+ * more than its room (`byOrigin[origin]`, else `defaultRoom`). Rows stored before origins were
+ * (no origin) are not limited.
+ */
+function pick(
+  due: readonly (readonly [id: string, origin: string | null])[],
+  limit: number,
+  byOrigin: Readonly<Record<string, number>>,
+  defaultRoom: number,
+): string[] {
+  const taken = new Map<string, number>();
+  const ids: string[] = [];
+  for (const [id, origin] of due) {
+    if (ids.length === limit) break;
+    if (origin !== null) {
+      const count = (taken.get(origin) ?? 0) + 1;
+      if (count > (byOrigin[origin] ?? defaultRoom)) continue;
+      taken.set(origin, count);
+    }
+    ids.push(id);
+  }
+  return ids;
+}
 
 export function createWrites(client: BetterSqlite3.Database) {
   const findLiveKey = client.prepare<
@@ -74,34 +131,27 @@ export function createWrites(client: BetterSqlite3.Database) {
        request_id = excluded.request_id, created_at = excluded.created_at`,
   );
 
-  // The oldest due rows of the window, ranked within their origin: a row is claimed while its
-  // rank is within its origin's room. Rows without an origin (stored before the column existed)
-  // are not limited, and get their origin below. Held origins are passed over by reading on
-  // along the due index. The token increases with every claim of a row, so a write made under
-  // an earlier claim of it (a lease that expired while its attempt hung) no longer matches.
-  const claim = client.prepare<Record<string, unknown>, ClaimedRow>(
+  // The oldest due rows, passing over held origins by reading on along the due index; which of
+  // them a claim takes is decided in `pick` below. Inside the claim's IMMEDIATE transaction no
+  // other writer runs (SQLite has one), so the rows read here are still unclaimed when they are
+  // updated. The token increases with every claim of a row, so a write made under an earlier
+  // claim of it (a lease that expired while its attempt hung) no longer matches.
+  const dueRows = client.prepare<Record<string, unknown>, [id: string, origin: string | null]>(
+    `SELECT id, callback_origin FROM charging_session_requests
+     WHERE callback_state = 'pending' AND next_attempt_at <= @now
+       AND (locked_until IS NULL OR locked_until <= @now)
+       AND (callback_origin IS NULL
+         OR callback_origin NOT IN (SELECT value FROM json_each(@excluded)))
+     ORDER BY next_attempt_at LIMIT @window`,
+  );
+  dueRows.raw(true);
+  const claim = client.prepare<Record<string, unknown>, ClaimRow>(
     `UPDATE charging_session_requests
      SET locked_by = @owner, locked_until = @lockedUntil, claim_token = claim_token + 1
-     WHERE id IN (
-       SELECT ranked.id FROM (
-         SELECT oldest.id, oldest.due_at, oldest.origin,
-           row_number() OVER (PARTITION BY oldest.origin ORDER BY oldest.due_at) AS place
-         FROM (
-           SELECT id, next_attempt_at AS due_at, callback_origin AS origin
-           FROM charging_session_requests
-           WHERE callback_state = 'pending' AND next_attempt_at <= @now
-             AND (locked_until IS NULL OR locked_until <= @now)
-             AND (callback_origin IS NULL
-               OR callback_origin NOT IN (SELECT value FROM json_each(@excluded)))
-           ORDER BY next_attempt_at LIMIT @window
-         ) AS oldest
-       ) AS ranked
-       LEFT JOIN json_each(@rooms) AS room ON room.key = ranked.origin
-       WHERE ranked.origin IS NULL OR ranked.place <= coalesce(room.value, @defaultRoom)
-       ORDER BY ranked.due_at LIMIT @limit
-     )
-     RETURNING ${RECORD_COLUMNS}`,
+     WHERE id IN (SELECT value FROM json_each(@ids))
+     RETURNING ${CLAIM_COLUMNS}`,
   );
+  claim.raw(true);
   const setOrigin = client.prepare(
     'UPDATE charging_session_requests SET callback_origin = @origin WHERE id = @id',
   );
@@ -206,21 +256,28 @@ export function createWrites(client: BetterSqlite3.Database) {
     claimDue({ options, now }: { options: ClaimOptions; now: number }): ClaimResult[] {
       const { owner, limit, leaseMs, decideByAcl, excludeOrigins = [], roomPerOrigin } = options;
       const lockedUntil = now + leaseMs;
-      const rows = claim.all({
-        owner,
+      const byOrigin = roomPerOrigin?.byOrigin ?? {};
+      const defaultRoom = roomPerOrigin?.default ?? limit;
+      // Without limits per origin the oldest `limit` rows are the claim; with them, a window of
+      // rows is shared out so that no origin gets more than its room.
+      const limited = Object.keys(byOrigin).length > 0 || defaultRoom < limit;
+      const due = dueRows.all({
         now,
-        lockedUntil,
-        limit,
         excluded: JSON.stringify(excludeOrigins),
-        window: claimWindow(limit),
-        rooms: JSON.stringify(roomPerOrigin?.byOrigin ?? {}),
-        defaultRoom: roomPerOrigin?.default ?? limit,
+        window: limited ? claimWindow(limit) : limit,
       });
-      const claimed = rows.map(({ callbackOrigin, claimToken, ...record }): ClaimResult => {
-        if (callbackOrigin === null) {
-          setOrigin.run({ id: record.id, origin: callbackOriginOf(record.callbackUrl) });
+      const ids = limited ? pick(due, limit, byOrigin, defaultRoom) : due.map(([id]) => id);
+      if (ids.length === 0) return [];
+      const rows = claim
+        .all({ owner, lockedUntil, ids: JSON.stringify(ids) })
+        // Oldest due first, as the rows were read.
+        .sort((a, b) => (a[16] ?? 0) - (b[16] ?? 0));
+      const claimed = rows.map((row): ClaimResult => {
+        const claimed = claimOf(row, owner);
+        if (row[19] === null) {
+          setOrigin.run({ id: claimed.id, origin: callbackOriginOf(claimed.callbackUrl) });
         }
-        return { claim: { ...record, owner, token: claimToken }, decidedNow: false };
+        return { claim: claimed, decidedNow: false };
       });
       const undecided = claimed.filter(({ claim }) => claim.decisionStatus === null);
       if (!decideByAcl || undecided.length === 0) return claimed;
@@ -321,24 +378,40 @@ export function serializeError(error: unknown): SerializedError {
   };
 }
 
+/** Thrown by a piece of work in the optimistic pass: the transaction runs again, in savepoints. */
+class WorkFailed extends Error {}
+
 /**
- * Runs batches in one IMMEDIATE transaction, each piece of work in a savepoint of its own: one
- * that throws is rolled back and fails alone, and the others still commit. If the commit itself
- * fails, every batch fails and none of it is kept. Before each transaction `fileProblem` says
- * whether the path still names the file opened: once it does not, nothing more is written.
+ * Runs batches in one IMMEDIATE transaction. Each piece of work that throws fails alone, and the
+ * others still commit: the transaction first runs every piece directly, and only if one of them
+ * throws is it rolled back and run again with each piece in a savepoint of its own, so a piece
+ * is isolated without paying for two savepoint statements each time. (Running again is safe: the
+ * rollback left the database as it was, and every piece is a function of its arguments and the
+ * database.) If the commit itself fails, every batch fails and none of it is kept. Before each
+ * transaction `fileProblem` says whether the path still names the file opened: once it does not,
+ * nothing more is written.
  */
 export function createBatchRunner(
   client: BetterSqlite3.Database,
   fileProblem: () => string | undefined = () => undefined,
 ) {
   // Prepared on the first batch, once the database has been migrated.
-  let writes: Writes | undefined;
-  const inSavepoint = client.transaction((op: WriteOp) => {
-    writes ??= createWrites(client);
-    const run = writes[op.kind] as (args: unknown) => unknown;
-    return run(op.args);
-  });
-  const inTransaction = client.transaction((ops: readonly WriteOp[]): Settled[] =>
+  let prepared: Writes | undefined;
+  const run = (op: WriteOp): unknown => {
+    prepared ??= createWrites(client);
+    return (prepared[op.kind] as (args: unknown) => unknown)(op.args);
+  };
+  const direct = client.transaction((ops: readonly WriteOp[]): Settled[] =>
+    ops.map((op) => {
+      try {
+        return { ok: true, value: run(op) };
+      } catch (error) {
+        throw new WorkFailed('a piece of work failed', { cause: error });
+      }
+    }),
+  );
+  const inSavepoint = client.transaction(run);
+  const isolated = client.transaction((ops: readonly WriteOp[]): Settled[] =>
     ops.map((op) => {
       try {
         return { ok: true, value: inSavepoint(op) };
@@ -359,17 +432,23 @@ export function createBatchRunner(
         code: FILE_GONE,
       });
     }
+    const ops = batches.length === 1 ? (batches[0] ?? []) : batches.flat();
     let results: Settled[];
     try {
-      results = inTransaction.immediate(batches.length === 1 ? (batches[0] ?? []) : batches.flat());
+      results = direct.immediate(ops);
     } catch (error) {
-      return failAll(batches, serializeError(error));
+      if (!(error instanceof WorkFailed)) return failAll(batches, serializeError(error));
+      try {
+        results = isolated.immediate(ops);
+      } catch (again) {
+        return failAll(batches, serializeError(again));
+      }
     }
     let at = 0;
-    return batches.map((ops) => {
-      const part = results.slice(at, at + ops.length);
-      at += ops.length;
-      return { ok: true, results: part };
+    return batches.map((part) => {
+      const slice = results.slice(at, at + part.length);
+      at += part.length;
+      return { ok: true, results: slice };
     });
   };
 }
