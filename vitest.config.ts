@@ -39,6 +39,7 @@ export default defineConfig({
             'test/worker/delivery-controller.test.ts',
             'test/worker/origin-gate.test.ts',
             'test/worker/worker-metrics.test.ts',
+            'test/worker/deliver.test.ts',
             // The queue a SQLite file shares with the worker's thread; PostgreSQL shares none.
             'test/worker/threaded-worker.test.ts',
             'test/process/startup.test.ts',
