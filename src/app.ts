@@ -114,13 +114,18 @@ export async function buildApp({
     onRequest?.();
     done();
   });
+  // One line per request and the HTTP metrics, in one callback hook: no promise per request, and
+  // the route's options are read once.
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.routeOptions.logLevel !== 'warn' || reply.statusCode >= 400) {
+    const { url, logLevel } = request.routeOptions;
+    const status = reply.statusCode;
+    metrics.observeHttp(request.method, url ?? 'unmatched', status, reply.elapsedTime / 1000);
+    if (logLevel !== 'warn' || status >= 400) {
       request.log.info(
         {
           method: request.method,
           url: maskDriverIds(request.url.split('?')[0] ?? ''),
-          statusCode: reply.statusCode,
+          statusCode: status,
           durationMs: Math.round(reply.elapsedTime * 100) / 100,
         },
         'request',

@@ -151,5 +151,29 @@ export function createMetrics({ pendingSummary, now, processMetrics = true }: Me
     },
   });
 
-  return { ...metrics, reportHeldOrigins };
+  // The label children of the HTTP metrics, kept per method, route and status: without them
+  // prom-client hashes the labels of both metrics on every request.
+  const httpChildren = new Map<
+    string,
+    {
+      requests: ReturnType<typeof metrics.httpRequests.labels>;
+      duration: ReturnType<typeof metrics.httpDuration.labels>;
+    }
+  >();
+  /** Records one answered HTTP request. Routes and statuses are few, so the map stays small. */
+  function observeHttp(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let children = httpChildren.get(key);
+    if (!children) {
+      children = {
+        requests: metrics.httpRequests.labels({ method, route, status: String(status) }),
+        duration: metrics.httpDuration.labels({ method, route }),
+      };
+      httpChildren.set(key, children);
+    }
+    children.requests.inc();
+    children.duration.observe(seconds);
+  }
+
+  return { ...metrics, reportHeldOrigins, observeHttp };
 }

@@ -6,21 +6,13 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /**
  * `GET /metrics` in the Prometheus text format, behind `Authorization: Bearer $METRICS_TOKEN`
- * when that is set; and the HTTP request metrics, recorded for every answered request.
+ * when that is set. (Every answered request is recorded by `buildApp`'s response hook.)
  */
 export function registerMetrics(
   app: FastifyInstance,
   metrics: Metrics,
   token: string | undefined,
 ): void {
-  // A callback hook, not an async one: no promise per request.
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    done();
-  });
-
   app.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
     if (token !== undefined) {
       const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];

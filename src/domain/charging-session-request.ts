@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DECISION_REASONS, DECISION_STATUSES, type DecisionReason } from './decision.ts';
+import { DECISION_REASONS, DECISION_STATUSES } from './decision.ts';
 
 /**
  * What a charging session request is, as zod schemas. These drive validation, the TypeScript

@@ -59,6 +59,14 @@ describe('the runner, on a router of its own', () => {
         user: ctx.user ?? '',
         extra: ctx.extra ?? 0,
       })),
+    twoInputs: t.procedure
+      .input(z.object({ a: z.string() }))
+      .input(z.object({ b: z.number() }))
+      .query(({ input }) => input),
+    asyncInput: t.procedure
+      .input(z.object({ n: z.number() }).refine(async (v) => v.n > 0, 'must be positive'))
+      .query(({ input }) => input.n),
+    scalarInput: t.procedure.input(z.string()).query(({ input }) => input.length),
     rawInput: t.procedure
       .use(({ next }) => next({ getRawInput: async () => ({ s: 'replaced' }) }))
       .input(z.object({ s: z.string() }))
@@ -97,6 +105,12 @@ describe('the runner, on a router of its own', () => {
     ['ctxAndInput', 'mutation', { n: 'one' }],
     ['ctxAndInput', 'query', { n: 1 }],
     ['rawInput', 'query', { s: 'given' }],
+    ['twoInputs', 'query', { a: 'x', b: 1, c: true }],
+    ['twoInputs', 'query', { a: 'x' }],
+    ['asyncInput', 'query', { n: 1 }],
+    ['asyncInput', 'query', { n: -1 }],
+    ['scalarInput', 'query', 'abc'],
+    ['scalarInput', 'query', 5],
     ['throws', 'query', undefined],
     ['refusesOutput', 'query', undefined],
     ['forgetsNext', 'query', undefined],
