@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -19,11 +19,17 @@ export type ConnectionDrain = {
   close(app: FastifyInstance, graceMs: number): Promise<{ idle: number; arriving: number }>;
 };
 
-/** Starts tracking the server's connections; call before it listens. */
+/** The response a connection is producing now, if any: set by Node while it answers a request. */
+const answering = (socket: Socket) =>
+  (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+
+/**
+ * Starts tracking the server's connections; call before it listens. Only connections are
+ * tracked, not requests: which request a connection is answering is read off the connection
+ * when a drain starts, so that serving a request costs nothing here.
+ */
 export function trackConnections(server: Server): ConnectionDrain {
   const open = new Set<Socket>();
-  /** The request each connection is answering; a connection without one is idle. */
-  const answering = new Map<Socket, IncomingMessage>();
   let draining = false;
 
   server.on('connection', (socket: Socket) => {
@@ -33,20 +39,7 @@ export function trackConnections(server: Server): ConnectionDrain {
       return;
     }
     open.add(socket);
-    socket.once('close', () => {
-      open.delete(socket);
-      answering.delete(socket);
-    });
-  });
-
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const { socket } = request;
-    answering.set(socket, request);
-    response.once('close', () => {
-      if (answering.get(socket) === request) answering.delete(socket);
-      // Answered during a drain: the connection is not kept alive for another request.
-      if (draining) socket.end();
-    });
+    socket.once('close', () => open.delete(socket));
   });
 
   return {
@@ -55,11 +48,16 @@ export function trackConnections(server: Server): ConnectionDrain {
       const closed = app.close();
       const counts = { idle: 0, arriving: 0 };
       for (const socket of open) {
-        const request = answering.get(socket);
-        // `complete`: every byte of the request, body included, has arrived.
-        if (request?.complete) continue;
+        const response = answering(socket);
+        // `complete`: every byte of the request, body included, has arrived. It is answered, and
+        // its connection is not kept alive for another request (one sent on it meanwhile is
+        // answered 503 by the app, in order, before the connection ends).
+        if (response?.req.complete) {
+          response.once('close', () => socket.end());
+          continue;
+        }
         socket.destroy();
-        counts[request ? 'arriving' : 'idle']++;
+        counts[response ? 'arriving' : 'idle']++;
       }
       const force = setTimeout(() => {
         for (const socket of open) socket.destroy();
