@@ -9,7 +9,7 @@ function busy(ms: number) {
 
 describe('load monitor', () => {
   it('reports pressure only while the loop is saturated and requests arrive', async () => {
-    const monitor = createLoadMonitor({ threshold: 0.9, intervalMs: 50 });
+    const monitor = createLoadMonitor({ intervalMs: 50 });
     monitor.start();
     try {
       expect(monitor.underPressure()).toBe(false);

@@ -79,6 +79,8 @@ export type CallbackWorkerDeps = {
   random?: () => number;
   /** True while HTTP traffic saturates the process: the delivery controller then backs off. */
   underPressure: () => boolean;
+  /** The worker's own thread's busy share since the last call, where it has a thread. */
+  busy?: () => number;
   breaker?: BreakerOptions;
 };
 
@@ -96,6 +98,7 @@ export async function createCallbackWorker({
   now = Date.now,
   random = Math.random,
   underPressure,
+  busy,
   breaker,
 }: CallbackWorkerDeps): Promise<CallbackWorker> {
   const callbackDispatcher = createGuardedDispatcher({
@@ -149,6 +152,7 @@ export async function createCallbackWorker({
     breaker,
     pollIntervalMs: settings.pollIntervalMs,
     underPressure,
+    busy,
   });
 
   return {

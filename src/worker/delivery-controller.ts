@@ -1,57 +1,75 @@
 /**
- * How many callback attempts the worker may have in flight, adjusted every `intervalMs`: additive
- * increase while the event loop has room, multiplicative decrease while HTTP traffic saturates it
- * (so acknowledgements, which callers wait for, keep their latency), and a floor that rises with
- * how late the due callbacks are (so a long burst cannot grow the backlog without bound: once
- * callbacks run `fullLagMs` late the worker takes its whole concurrency whatever the load).
+ * How many callback attempts the worker may have in flight, adjusted every `intervalMs`.
+ *
+ * - Without pressure (HTTP traffic leaves the process room) the limit grows by a step per
+ *   interval up to WORKER_CONCURRENCY.
+ * - Under pressure, acknowledgements (which callers wait for) come first. Where the worker runs
+ *   in a thread of its own, it keeps that thread within a busy budget: over it the limit halves,
+ *   within it the limit may grow. So delivery goes on under a burst, at the pace the budget
+ *   allows, whatever the receivers' speed. Where the worker shares the event loop with HTTP, its
+ *   own busyness cannot be told apart and the limit simply halves, down to `min`.
+ * - Whatever the load, the limit never falls below a floor that grows with how late due callbacks
+ *   run, reaching the whole concurrency at `fullLagMs`: a long burst cannot grow the backlog
+ *   without bound.
  */
 
 export type ControllerBounds = {
   /** WORKER_CONCURRENCY. */
   max: number;
-  /** The least share under pressure. */
+  /** The least limit under pressure. */
   min: number;
-  /** Added per interval while not under pressure. */
+  /** Added per interval while there is room. */
   step: number;
   /** Lateness of due callbacks at which the floor reaches `max`. */
   fullLagMs: number;
+  /** Under pressure, the share of its thread's time the worker may keep busy. */
+  busyBudget: number;
 };
 
 export type ControllerSample = {
-  /** The event loop was saturated by HTTP traffic over the last interval. */
+  /** HTTP traffic saturated the process over the last interval. */
   pressed: boolean;
   /** How late the oldest callback claimed lately was (now − its due time). */
   lagMs: number;
+  /** How busy the worker's own thread was over the last interval (0–1), where it has one. */
+  busy?: number;
 };
 
-export const DEFAULT_FULL_LAG_MS = 3_000;
+export const DEFAULT_FULL_LAG_MS = 30_000;
 export const CONTROL_INTERVAL_MS = 100;
+export const DEFAULT_BUSY_BUDGET = 0.3;
 
-export function controllerBounds(max: number, fullLagMs = DEFAULT_FULL_LAG_MS): ControllerBounds {
+export function controllerBounds(
+  max: number,
+  fullLagMs = DEFAULT_FULL_LAG_MS,
+  busyBudget = DEFAULT_BUSY_BUDGET,
+): ControllerBounds {
   return {
     max,
-    min: Math.max(1, Math.floor(max / 8)),
+    min: 1,
     step: Math.max(1, Math.ceil(max / 8)),
     fullLagMs,
+    busyBudget,
   };
 }
 
 /** The next in-flight limit. Pure. */
 export function nextLimit(
   limit: number,
-  { pressed, lagMs }: ControllerSample,
-  { max, min, step, fullLagMs }: ControllerBounds,
+  { pressed, lagMs, busy }: ControllerSample,
+  { max, min, step, fullLagMs, busyBudget }: ControllerBounds,
 ): number {
   const lateness = Math.min(1, Math.max(0, lagMs) / fullLagMs);
   const floor = Math.max(min, Math.ceil(max * lateness));
-  const next = pressed ? Math.floor(limit / 2) : limit + step;
+  const room = !pressed || (busy !== undefined && busy <= busyBudget);
+  const next = room ? limit + step : Math.floor(limit / 2);
   return Math.min(max, Math.max(floor, next));
 }
 
 export type DeliveryController = {
   /** The current limit; re-evaluated at most once per interval. */
   limit(): number;
-  /** Whether the last evaluation found the event loop saturated. */
+  /** Whether the last evaluation found the process under pressure. */
   readonly pressed: boolean;
   /** Reports how late the oldest callback of a claim was. */
   observeLag(lagMs: number): void;
@@ -60,11 +78,14 @@ export type DeliveryController = {
 export function createDeliveryController({
   bounds,
   underPressure,
+  busy,
   now,
   intervalMs = CONTROL_INTERVAL_MS,
 }: {
   bounds: ControllerBounds;
   underPressure: () => boolean;
+  /** The worker's own thread's busy share since the last call, where it has a thread of its own. */
+  busy?: () => number;
   now: () => number;
   intervalMs?: number;
 }): DeliveryController {
@@ -78,7 +99,7 @@ export function createDeliveryController({
       if (at - evaluatedAt >= intervalMs) {
         evaluatedAt = at;
         pressed = underPressure();
-        current = nextLimit(current, { pressed, lagMs }, bounds);
+        current = nextLimit(current, { pressed, lagMs, busy: busy?.() }, bounds);
       }
       return current;
     },

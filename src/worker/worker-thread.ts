@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { openSharedQueue } from '../store/shared-queue.ts';
@@ -58,6 +59,14 @@ const log = pino(
 
 const metrics = createForwardedMetrics((reports) => post({ type: 'metrics', reports }));
 let pressed = false;
+// This thread's own event loop: how busy the worker keeps it, between two controller evaluations.
+let lastUtilization = performance.eventLoopUtilization();
+const busy = () => {
+  const now = performance.eventLoopUtilization();
+  const { utilization } = performance.eventLoopUtilization(now, lastUtilization);
+  lastUtilization = now;
+  return utilization;
+};
 const queue = openSharedQueue(data.queue);
 const { worker, close } = await createCallbackWorker({
   settings: data.settings,
@@ -65,6 +74,7 @@ const { worker, close } = await createCallbackWorker({
   log,
   metrics,
   underPressure: () => pressed,
+  busy,
 });
 
 port.on('message', (message: ToWorkerThread) => {

@@ -51,6 +51,11 @@ export type WorkerDeps = ProcessDeps & {
   pollIntervalMs: number;
   /** True while HTTP traffic saturates the process: the delivery controller then backs off. */
   underPressure?: () => boolean;
+  /**
+   * How busy the worker's own thread was since the last call (0–1), where it runs in one: under
+   * pressure the delivery controller keeps it within a budget.
+   */
+  busy?: () => number;
   /** Lateness of due callbacks at which the worker takes its whole concurrency regardless. */
   fullLagMs?: number;
 };
@@ -120,6 +125,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const controller = createDeliveryController({
     bounds: controllerBounds(concurrency, deps.fullLagMs),
     underPressure: deps.underPressure ?? (() => false),
+    busy: deps.busy,
     now: () => performance.now(),
   });
   const gate = createOriginGate({
