@@ -34,10 +34,26 @@ export type RequestRecord = {
 };
 
 /**
- * A request claimed by one worker. `token` fences the claim: it changes with every claim of the
- * row, so a worker whose lease expired and whose row was claimed again cannot record anything.
+ * A request claimed by one worker: what delivering it needs (its decision, its attempts so far),
+ * not its whole record. `token` fences the claim: it changes with every claim of the row, so a
+ * worker whose lease expired and whose row was claimed again cannot record anything.
  */
-export type Claim = RequestRecord & { owner: string; token: number };
+export type Claim = Pick<
+  RequestRecord,
+  | 'id'
+  | 'stationId'
+  | 'driverId'
+  | 'callbackUrl'
+  | 'createdAt'
+  | 'decisionStatus'
+  | 'decisionSource'
+  | 'decisionReason'
+  | 'authorizationReference'
+  | 'decidedAt'
+  | 'attempts'
+  | 'cycleAttempts'
+  | 'nextAttemptAt'
+> & { owner: string; token: number };
 
 /** One delivery attempt as recorded in the delivery log. */
 export type AttemptRecord = {

@@ -31,41 +31,66 @@ export type MetricReport = [name: keyof WorkerMetrics, method: string, args: unk
 
 /**
  * Metrics that record every report and hand them to `flush` at most every `intervalMs` (and on
- * `flushNow()`), as plain data that crosses threads.
+ * `flushNow()`), as plain data that crosses threads. Counts are summed per counter and labels
+ * before they go, so the main thread replays one `inc` per counter and label set, not one per
+ * callback; observations go one by one, as a histogram needs them.
  */
 export function createForwardedMetrics(
   flush: (reports: MetricReport[]) => void,
   intervalMs = 250,
 ): WorkerMetrics & { flushNow(): void } {
-  let pending: MetricReport[] = [];
+  let observed: MetricReport[] = [];
+  /** Sums of counter increments, by counter and labels. */
+  let counted = new Map<string, { name: keyof WorkerMetrics; labels: unknown; count: number }>();
+  let held: readonly string[] | undefined;
   let timer: NodeJS.Timeout | undefined;
   const flushNow = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return;
-    const reports = pending;
-    pending = [];
-    flush(reports);
+    const reports = observed;
+    for (const { name, labels, count } of counted.values()) {
+      reports.push([name, 'inc', labels === undefined ? [count] : [labels, count]]);
+    }
+    if (held) reports.push(['reportHeldOrigins', '', [held]]);
+    observed = [];
+    counted = new Map();
+    held = undefined;
+    if (reports.length > 0) flush(reports);
   };
-  const record =
-    (name: keyof WorkerMetrics, method: string) =>
-    (...args: unknown[]) => {
-      pending.push([name, method, args]);
-      if (!timer) {
-        timer = setTimeout(flushNow, intervalMs);
-        timer.unref();
-      }
+  const later = () => {
+    if (timer) return;
+    timer = setTimeout(flushNow, intervalMs);
+    timer.unref();
+  };
+  const count =
+    (name: keyof WorkerMetrics) =>
+    (labels?: object): void => {
+      const key = labels === undefined ? name : `${name} ${JSON.stringify(labels)}`;
+      const entry = counted.get(key);
+      if (entry) entry.count++;
+      else counted.set(key, { name, labels, count: 1 });
+      later();
+    };
+  const observe =
+    (name: keyof WorkerMetrics) =>
+    (...args: unknown[]): void => {
+      observed.push([name, 'observe', args]);
+      later();
     };
   return {
-    decisions: { inc: record('decisions', 'inc') },
-    callbackAttempts: { inc: record('callbackAttempts', 'inc') },
-    callbacksFinished: { inc: record('callbacksFinished', 'inc') },
-    deliveryLatency: { observe: record('deliveryLatency', 'observe') },
-    claimBatchSize: { observe: record('claimBatchSize', 'observe') },
-    fencedWrites: { inc: record('fencedWrites', 'inc') },
-    authorizerCalls: { inc: record('authorizerCalls', 'inc') },
-    authorizerCallDuration: { observe: record('authorizerCallDuration', 'observe') },
-    reportHeldOrigins: record('reportHeldOrigins', ''),
+    decisions: { inc: count('decisions') },
+    callbackAttempts: { inc: count('callbackAttempts') },
+    callbacksFinished: { inc: count('callbacksFinished') },
+    deliveryLatency: { observe: observe('deliveryLatency') },
+    claimBatchSize: { observe: observe('claimBatchSize') },
+    fencedWrites: { inc: () => count('fencedWrites')() },
+    authorizerCalls: { inc: count('authorizerCalls') },
+    authorizerCallDuration: { observe: observe('authorizerCallDuration') },
+    reportHeldOrigins(origins) {
+      // Only the latest set of held origins matters.
+      held = [...origins];
+      later();
+    },
     flushNow,
   };
 }

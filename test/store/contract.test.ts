@@ -281,9 +281,10 @@ describe('the store contract', () => {
     clock.now = T0 + 5_000;
     expect((await a.queue.claimDue(claimOptions('instance-a')))[0]?.claim).toMatchObject({
       id,
+      attempts: 1,
       cycleAttempts: 1,
-      lastError: 'receiver answered 503',
     });
+    expect(await a.requests.find(id)).toMatchObject({ lastError: 'receiver answered 503' });
   });
 
   it('keeps drivers and their grants, and exports them in driver id order', async () => {

@@ -42,11 +42,23 @@ describe('metrics forwarded from the worker thread', () => {
     expect(text).toContain('chargegate_origin_breaker_open{origin="https://a.example"} 1');
   });
 
-  it('flush on their own after the interval', async () => {
+  it('flush on their own after the interval, counts summed per counter and labels', async () => {
     const batches: MetricReport[][] = [];
     const forwarded = createForwardedMetrics((reports) => batches.push(reports), 10);
     forwarded.fencedWrites.inc();
+    forwarded.fencedWrites.inc();
+    for (let i = 0; i < 3; i++) forwarded.callbackAttempts.inc({ outcome: '2xx' });
+    forwarded.callbackAttempts.inc({ outcome: '5xx' });
+    forwarded.reportHeldOrigins(['https://a.example']);
+    forwarded.reportHeldOrigins([]);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(batches).toEqual([[['fencedWrites', 'inc', []]]]);
+    expect(batches).toEqual([
+      [
+        ['fencedWrites', 'inc', [2]],
+        ['callbackAttempts', 'inc', [{ outcome: '2xx' }, 3]],
+        ['callbackAttempts', 'inc', [{ outcome: '5xx' }, 1]],
+        ['reportHeldOrigins', '', [[]]],
+      ],
+    ]);
   });
 });

@@ -38,17 +38,14 @@ export type CreateArgs = {
  * an object per row. The two must list the columns in the same order.
  */
 const CLAIM_COLUMNS = `id, station_id, driver_id, callback_url, created_at, decision_status,
-  decision_source, decision_reason, authorization_reference, decided_at, callback_state, attempts,
-  cycle_attempts, last_attempt_at, last_response_status, last_error, next_attempt_at,
-  completed_at, claim_token, callback_origin`;
+  decision_source, decision_reason, authorization_reference, decided_at, attempts, cycle_attempts,
+  next_attempt_at, claim_token, callback_origin`;
 
 type ClaimRow = [
   ...[id: string, stationId: string, driverId: string, callbackUrl: string, createdAt: number],
   ...[status: string | null, source: string | null, reason: string | null],
-  ...[authorizationReference: string | null, decidedAt: number | null, state: string],
-  ...[attempts: number, cycleAttempts: number, lastAttemptAt: number | null],
-  ...[lastResponseStatus: number | null, lastError: string | null, nextAttemptAt: number | null],
-  ...[completedAt: number | null, token: number, origin: string | null],
+  ...[authorizationReference: string | null, decidedAt: number | null, attempts: number],
+  ...[cycleAttempts: number, nextAttemptAt: number | null, token: number, origin: string | null],
 ];
 
 function claimOf(row: ClaimRow, owner: string): Claim {
@@ -63,16 +60,11 @@ function claimOf(row: ClaimRow, owner: string): Claim {
     decisionReason: row[7] as Claim['decisionReason'],
     authorizationReference: row[8],
     decidedAt: row[9],
-    callbackState: row[10] as Claim['callbackState'],
-    attempts: row[11],
-    cycleAttempts: row[12],
-    lastAttemptAt: row[13],
-    lastResponseStatus: row[14],
-    lastError: row[15],
-    nextAttemptAt: row[16],
-    completedAt: row[17],
+    attempts: row[10],
+    cycleAttempts: row[11],
+    nextAttemptAt: row[12],
     owner,
-    token: row[18],
+    token: row[13],
   };
 }
 
@@ -271,10 +263,10 @@ export function createWrites(client: BetterSqlite3.Database) {
       const rows = claim
         .all({ owner, lockedUntil, ids: JSON.stringify(ids) })
         // Oldest due first, as the rows were read.
-        .sort((a, b) => (a[16] ?? 0) - (b[16] ?? 0));
+        .sort((a, b) => (a[12] ?? 0) - (b[12] ?? 0));
       const claimed = rows.map((row): ClaimResult => {
         const claimed = claimOf(row, owner);
-        if (row[19] === null) {
+        if (row[14] === null) {
           setOrigin.run({ id: claimed.id, origin: callbackOriginOf(claimed.callbackUrl) });
         }
         return { claim: claimed, decidedNow: false };
