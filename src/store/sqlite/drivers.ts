@@ -5,6 +5,13 @@ import { driverStations, drivers } from './schema.ts';
 
 /** Queries on `drivers` and `driver_stations`, the built-in ACL. */
 
+/**
+ * These transactions read, then write. Begun IMMEDIATE they wait for the write lock (the writer
+ * thread commits all the time under load) before reading; begun DEFERRED their read could be
+ * overtaken by one of its commits, and the write would then fail at once with SQLITE_BUSY.
+ */
+const IMMEDIATE = { behavior: 'immediate' } as const;
+
 export function createDriverQueries(db: Database) {
   const p = sql.placeholder;
   const aclDriver = db
@@ -74,7 +81,7 @@ export function createDriverQueries(db: Database) {
           now,
         });
         return find(driverId) as DriverRecord;
-      });
+      }, IMMEDIATE);
     },
 
     /**
@@ -95,7 +102,7 @@ export function createDriverQueries(db: Database) {
             insertGrant.run({ driverId: record.driverId, stationId: stationId.toLowerCase() });
           }
         }
-      });
+      }, IMMEDIATE);
     },
 
     /** Removes a driver and its grants. Answers whether it existed. */
@@ -109,7 +116,7 @@ export function createDriverQueries(db: Database) {
         if (!aclDriver.get({ driverId })) return undefined;
         insertGrant.run({ driverId, stationId: stationId.toLowerCase() });
         return find(driverId);
-      });
+      }, IMMEDIATE);
     },
 
     /** Revokes a station (a no-op when it was not granted). Answers the driver, if known. */
@@ -124,7 +131,7 @@ export function createDriverQueries(db: Database) {
           )
           .run();
         return find(driverId);
-      });
+      }, IMMEDIATE);
     },
 
     /** Every driver with its grants, in driver id order, a page at a time. */
