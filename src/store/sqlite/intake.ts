@@ -5,6 +5,7 @@ import { oneCreatePerKey } from '../in-flight-keys.ts';
 import type { CreateOutcome, IdempotencyClaim } from '../store.ts';
 import type { Writer } from './batching-writer.ts';
 import type { IdempotencyKeyQueries } from './idempotency-keys.ts';
+import { createArgs } from './writes.ts';
 
 /**
  * Taking in a charging session request on SQLite: the row (and its idempotency key) is committed
@@ -29,13 +30,11 @@ export function createIntake({ writer, idempotencyKeys, now, onCreated }: Intake
     if (stored) return { created: false, ...stored };
 
     const createdAt = now();
-    const outcome = await writer.run('create', {
-      id: newRequestId(),
-      input,
-      createdAt,
-      liveSince: createdAt - IDEMPOTENCY_KEY_TTL_MS,
-      ...(idempotency ? { idempotency } : {}),
-    });
+    const liveSince = createdAt - IDEMPOTENCY_KEY_TTL_MS;
+    const outcome = await writer.run(
+      'create',
+      createArgs(newRequestId(), input, createdAt, liveSince, idempotency),
+    );
     if (outcome.created) onCreated();
     return outcome;
   }

@@ -3,7 +3,7 @@ import { guardMethods } from '../errors.ts';
 import type { QueueStore } from '../store.ts';
 import type { Writer } from './batching-writer.ts';
 import { isTransientSqliteError } from './transient-errors.ts';
-import type { ClaimRef } from './writes.ts';
+import { type ClaimRef, claimResults, finishArgs } from './writes.ts';
 
 /**
  * The worker's queue on SQLite, on a writer: every claim, decision, attempt record and release —
@@ -16,7 +16,8 @@ export function createSqliteQueue(writer: Writer, now: () => number): QueueStore
   const claimRef = ({ id, owner, token }: Claim): ClaimRef => ({ id, owner, token });
   return guardMethods(
     {
-      claimDue: (options) => writer.run('claimDue', { options, now: now() }),
+      claimDue: async (options) =>
+        claimResults(await writer.run('claimDue', { options, now: now() })),
       saveDecision: (claim, decision, decidedAt, leaseMs) =>
         writer.run('saveDecision', {
           claim: claimRef(claim),
@@ -25,7 +26,7 @@ export function createSqliteQueue(writer: Writer, now: () => number): QueueStore
           lockedUntil: decidedAt + leaseMs,
         }),
       finishAttempt: (claim, record, step) =>
-        writer.run('finishAttempt', { claim: claimRef(claim), record, step }),
+        writer.run('finishAttempt', finishArgs(claim, record, step)),
       release: async (claim) => {
         await writer.run('release', { claim: claimRef(claim) });
       },

@@ -36,7 +36,8 @@ export type WriterReply = {
 const parent = parentPort;
 if (!parent) throw new Error('writer-thread.ts runs as a worker thread');
 const data = workerData as WriterData;
-const file = fileIdentity(data.path, data.opened);
+// The file the main thread opened; none to compare with for a database it did not open as a file.
+const file = data.opened === undefined ? undefined : fileIdentity(data.path, data.opened);
 
 // Opened on the first batch, and again on the next one if it could not be: a batch it cannot
 // run fails with the error SQLite gave (a file that cannot be opened is SQLITE_CANTOPEN).
@@ -46,7 +47,7 @@ let client: BetterSqlite3.Database | undefined;
 function batchRunner(): BatchRunner {
   if (runBatches) return runBatches;
   client = openConnection(data);
-  runBatches = createBatchRunner(client, () => file.problem());
+  runBatches = createBatchRunner(client, () => file?.problem());
   return runBatches;
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../../../src/store/sqlite/database.ts';
 import { FILE_GONE, fileIdentity } from '../../../src/store/sqlite/file-identity.ts';
 import { createWriter, type WriterOptions } from '../../../src/store/sqlite/writer.ts';
+import { createArgs } from '../../../src/store/sqlite/writes.ts';
 import { tempDir } from '../../helpers/process.ts';
 
 function migratedDatabase(path: string): Database {
@@ -24,7 +25,7 @@ const input = {
   callbackUrl: 'https://example.com/cb',
 };
 const create = (writer: Writer, id: string) =>
-  writer.run('create', { id, input, createdAt: 1, liveSince: 0 });
+  writer.run('create', createArgs(id, input, 1, 0, undefined));
 
 const countIn = (client: BetterSqlite3.Database) =>
   client.prepare('select count(*) from charging_session_requests').pluck().get() as number;
@@ -261,12 +262,10 @@ describe('the writer thread', () => {
       file: { opened: undefined, problem: () => undefined },
     });
     writers.push(writer);
-    const unsendable = writer.run('create', {
-      id: 'x',
-      input: { ...input, callbackUrl: (() => {}) as unknown as string },
-      createdAt: 1,
-      liveSince: 0,
-    });
+    const unsendable = writer.run(
+      'create',
+      createArgs('x', { ...input, callbackUrl: (() => {}) as unknown as string }, 1, 0, undefined),
+    );
     await expect(unsendable).rejects.toMatchObject({ name: 'DataCloneError' });
     await expect(create(writer, 'next')).resolves.toEqual({ created: true, requestId: 'next' });
   });
