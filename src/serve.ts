@@ -2,6 +2,7 @@ import pino from 'pino';
 import { createChargegate } from './chargegate.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { trackConnections } from './connection-drain.ts';
+import { logDestination } from './log-destination.ts';
 import { createMetrics } from './metrics.ts';
 import { MigrationError } from './store/migration-error.ts';
 import { openStore } from './store/open-store.ts';
@@ -33,9 +34,9 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     throw error;
   }
 
-  // Asynchronous writes: a log line never blocks a request; lines written while a write is in
-  // flight are coalesced. Flushed on every orderly exit.
-  const destination = pino.destination({ dest: 1, sync: false });
+  // Asynchronous writes of every line of a turn at once (see log-destination.ts). Flushed on
+  // every orderly exit.
+  const destination = logDestination(1);
   const log = pino({ level: config.logLevel, name: 'chargegate' }, destination);
   const exit = (code: number): never => {
     destination.flushSync();
