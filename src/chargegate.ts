@@ -7,7 +7,7 @@ import { createLoadMonitor } from './load-monitor.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import { packageVersion } from './version.ts';
-import { callbackWorkerSettings, createCallbackWorker } from './worker/callback-worker.ts';
+import { callbackWorkerSettings } from './worker/callback-worker-settings.ts';
 import type { BreakerOptions } from './worker/circuit-breaker.ts';
 import { createRetention, type Retention } from './worker/retention.ts';
 import { startThreadedWorker } from './worker/threaded-worker.ts';
@@ -85,7 +85,9 @@ export async function createChargegate({
         underPressure: pressure,
         onFailure: onWorkerFailure,
       })
-    : await createCallbackWorker({
+    : // Loaded only here: where the worker has a thread of its own, its HTTP client and
+      // authorizers stay out of the main thread.
+      await (await import('./worker/callback-worker.ts')).createCallbackWorker({
         settings,
         queue: store.queue,
         log,

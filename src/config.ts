@@ -82,54 +82,56 @@ const postgresUrl = z
 
 const onOff = z.enum(['on', 'off'], { message: 'must be "on" or "off"' });
 
-const envSchema = z.object({
-  PORT: integer(0, 65_535, 3000),
-  HOST: z.string().default('127.0.0.1'),
-  DATABASE_URL: postgresUrl.optional(),
-  DATABASE_POOL_SIZE: integer(1, 1_000, 10),
-  DATABASE_LISTEN: onOff.default('on'),
-  DATABASE_PATH: z.string().default('./data/chargegate.db'),
-  DATABASE_SYNC: z
-    .enum(['full', 'normal'], { message: 'must be "full" or "normal"' })
-    .default('full'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    })
-    .default('info'),
-  AUTHORIZER_URL: httpUrl.optional(),
-  AUTHORIZER_TIMEOUT_MS: integer(1, MAX_STEP_MS, 5_000),
-  AUTHORIZER_PROTOCOL: z
-    .enum(AUTHORIZER_PROTOCOLS, { message: oneOf(AUTHORIZER_PROTOCOLS) })
-    .default('chargegate'),
-  AUTHORIZER_TOKEN: z.string().optional(),
-  AUTHORIZER_TOKEN_TYPE: z
-    .enum(OCPI_TOKEN_TYPES, { message: oneOf(OCPI_TOKEN_TYPES) })
-    .default('RFID'),
-  WEBHOOK_SECRET: z
-    .string()
-    .superRefine((text, ctx) => {
-      try {
-        webhookSecretKey(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    })
-    .optional(),
-  CALLBACK_TIMEOUT_MS: integer(1, MAX_STEP_MS, 15_000),
-  CALLBACK_RETRY_SCHEDULE: parsedWith(parseRetrySchedule, '5s,5m,30m,2h,5h,10h,10h'),
-  CALLBACK_ALLOWED_CIDRS: parsedWith(parseCidrList, ''),
-  ADMIN_TOKEN: bearerToken,
-  METRICS_TOKEN: bearerToken,
-  WORKER_CONCURRENCY: integer(1, 10_000, 64),
-  CALLBACK_CONCURRENCY_PER_ORIGIN: wholeNumber(1, 10_000).optional(),
-  WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
-  RETENTION_DAYS: integer(1, 36_500, 30),
-  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
-  WORKER_LEASE_MS: integer(1_000, 86_400_000, 60_000),
-  REQUEST_TIMEOUT_MS: integer(100, 600_000, 10_000),
-  MAX_CONNECTIONS: integer(1, 1_000_000, DEFAULT_MAX_CONNECTIONS),
-});
+/** The schema of the environment, made when it is read: nothing of it stays in memory after. */
+const envSchema = () =>
+  z.object({
+    PORT: integer(0, 65_535, 3000),
+    HOST: z.string().default('127.0.0.1'),
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_POOL_SIZE: integer(1, 1_000, 10),
+    DATABASE_LISTEN: onOff.default('on'),
+    DATABASE_PATH: z.string().default('./data/chargegate.db'),
+    DATABASE_SYNC: z
+      .enum(['full', 'normal'], { message: 'must be "full" or "normal"' })
+      .default('full'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    AUTHORIZER_URL: httpUrl.optional(),
+    AUTHORIZER_TIMEOUT_MS: integer(1, MAX_STEP_MS, 5_000),
+    AUTHORIZER_PROTOCOL: z
+      .enum(AUTHORIZER_PROTOCOLS, { message: oneOf(AUTHORIZER_PROTOCOLS) })
+      .default('chargegate'),
+    AUTHORIZER_TOKEN: z.string().optional(),
+    AUTHORIZER_TOKEN_TYPE: z
+      .enum(OCPI_TOKEN_TYPES, { message: oneOf(OCPI_TOKEN_TYPES) })
+      .default('RFID'),
+    WEBHOOK_SECRET: z
+      .string()
+      .superRefine((text, ctx) => {
+        try {
+          webhookSecretKey(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .optional(),
+    CALLBACK_TIMEOUT_MS: integer(1, MAX_STEP_MS, 15_000),
+    CALLBACK_RETRY_SCHEDULE: parsedWith(parseRetrySchedule, '5s,5m,30m,2h,5h,10h,10h'),
+    CALLBACK_ALLOWED_CIDRS: parsedWith(parseCidrList, ''),
+    ADMIN_TOKEN: bearerToken,
+    METRICS_TOKEN: bearerToken,
+    WORKER_CONCURRENCY: integer(1, 10_000, 64),
+    CALLBACK_CONCURRENCY_PER_ORIGIN: wholeNumber(1, 10_000).optional(),
+    WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
+    RETENTION_DAYS: integer(1, 36_500, 30),
+    SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
+    WORKER_LEASE_MS: integer(1_000, 86_400_000, 60_000),
+    REQUEST_TIMEOUT_MS: integer(100, 600_000, 10_000),
+    MAX_CONNECTIONS: integer(1, 1_000_000, DEFAULT_MAX_CONNECTIONS),
+  });
 
 export type Config = Readonly<{
   port: number;
@@ -170,12 +172,13 @@ export class ConfigError extends Error {
 
 /** Parses the environment into a frozen Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  const schema = envSchema();
   const present = Object.fromEntries(
-    Object.keys(envSchema.shape)
+    Object.keys(schema.shape)
       .map((key) => [key, env[key]] as const)
       .filter(([, value]) => value !== undefined && value !== ''),
   );
-  const result = envSchema.safeParse(present);
+  const result = schema.safeParse(present);
   const got = (name: string) => (SECRETS.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
@@ -233,7 +236,7 @@ export function defaultPerOriginConcurrency(workerConcurrency: number): number {
   return Math.ceil(workerConcurrency / 2);
 }
 
-function perOriginProblems(e: z.infer<typeof envSchema>): string[] {
+function perOriginProblems(e: z.infer<ReturnType<typeof envSchema>>): string[] {
   const perOrigin = e.CALLBACK_CONCURRENCY_PER_ORIGIN;
   return perOrigin !== undefined && perOrigin > e.WORKER_CONCURRENCY
     ? [
@@ -246,7 +249,7 @@ function perOriginProblems(e: z.infer<typeof envSchema>): string[] {
  * A lease must outlast the longest step done under it, or another instance would take the work
  * over while it is still being done.
  */
-function leaseProblems(e: z.infer<typeof envSchema>): string[] {
+function leaseProblems(e: z.infer<ReturnType<typeof envSchema>>): string[] {
   return (['CALLBACK_TIMEOUT_MS', 'AUTHORIZER_TIMEOUT_MS'] as const)
     .filter((name) => e[name] >= e.WORKER_LEASE_MS)
     .map(
@@ -259,7 +262,7 @@ function leaseProblems(e: z.infer<typeof envSchema>): string[] {
  * The authorizer variables that only make sense together. Messages name variables, never the
  * token's value.
  */
-function authorizerProblems(e: z.infer<typeof envSchema>): string[] {
+function authorizerProblems(e: z.infer<ReturnType<typeof envSchema>>): string[] {
   if (e.AUTHORIZER_PROTOCOL !== 'ocpi-2.2.1') {
     return e.AUTHORIZER_TOKEN === undefined
       ? []

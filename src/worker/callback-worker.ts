@@ -1,74 +1,23 @@
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import type { AuthorizerProtocol, Config, OcpiTokenType } from '../config.ts';
 import { createAddressPolicy, parseCidrList } from '../domain/address-policy.ts';
 import { webhookSecretKey } from '../domain/webhook-secret.ts';
 import type { QueueStore } from '../store/store.ts';
 import { createAuthorizer } from './authorizers/create-authorizer.ts';
+import type { CallbackWorkerSettings } from './callback-worker-settings.ts';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import { createGuardedDispatcher } from './guarded-dispatcher.ts';
 import { createWorker, type Worker } from './worker.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
+
+/** What a claimed callback's lease keeps beyond its longest step, for clocks and commits. */
+const LEASE_MARGIN_MS = 1_000;
 
 /**
  * The callback worker with everything it sends through: the address-guarded callback
  * dispatcher, the authorizer and its dispatcher. Built the same way on the event loop and in the
  * worker's own thread (`worker-thread.ts`), from settings that are plain data.
  */
-
-/** What a claimed callback's lease keeps beyond its longest step, for clocks and commits. */
-const LEASE_MARGIN_MS = 1_000;
-
-export type CallbackWorkerSettings = {
-  leaseMs: number;
-  callbackTimeoutMs: number;
-  retrySchedule: readonly number[];
-  /** CALLBACK_ALLOWED_CIDRS, as written there. */
-  allowedCidrs: string;
-  concurrency: number;
-  perOriginConcurrency: number;
-  pollIntervalMs: number;
-  /** The signing secret in `whsec_` form: WEBHOOK_SECRET, or the one the database keeps. */
-  webhookSecret: string;
-  userAgent: string;
-  /** Unset: the built-in ACL decides, in the store's claims. */
-  authorizer:
-    | {
-        protocol: AuthorizerProtocol;
-        url: string;
-        timeoutMs: number;
-        token: string | undefined;
-        tokenType: OcpiTokenType;
-      }
-    | undefined;
-};
-
-export function callbackWorkerSettings(
-  config: Config,
-  webhookSecret: string,
-  userAgent: string,
-): CallbackWorkerSettings {
-  return {
-    leaseMs: config.workerLeaseMs,
-    callbackTimeoutMs: config.callbackTimeoutMs,
-    retrySchedule: config.callbackRetrySchedule,
-    allowedCidrs: config.callbackAllowedCidrs.map(String).join(','),
-    concurrency: config.workerConcurrency,
-    perOriginConcurrency: config.callbackConcurrencyPerOrigin,
-    pollIntervalMs: config.workerPollIntervalMs,
-    webhookSecret,
-    userAgent,
-    authorizer: config.authorizerUrl
-      ? {
-          protocol: config.authorizerProtocol,
-          url: config.authorizerUrl,
-          timeoutMs: config.authorizerTimeoutMs,
-          token: config.authorizerToken,
-          tokenType: config.authorizerTokenType,
-        }
-      : undefined,
-  };
-}
 
 export type CallbackWorkerDeps = {
   settings: CallbackWorkerSettings;

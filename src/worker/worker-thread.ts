@@ -3,7 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { openSharedQueue } from '../store/shared-queue.ts';
 import type { QueueShare } from '../store/store.ts';
-import { type CallbackWorkerSettings, createCallbackWorker } from './callback-worker.ts';
+import { createCallbackWorker } from './callback-worker.ts';
+import type { CallbackWorkerSettings } from './callback-worker-settings.ts';
 import { createForwardedMetrics, type MetricReport } from './worker-metrics.ts';
 
 /**
