@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import { siblingModule, spawnThread } from '../spawn-thread.ts';
 import type { QueueShare } from '../store/store.ts';
-import type { CallbackWorker, CallbackWorkerSettings } from './callback-worker.ts';
+import type { CallbackWorker } from './callback-worker.ts';
+import type { CallbackWorkerSettings } from './callback-worker-settings.ts';
 import type { Worker } from './worker.ts';
 import { applyMetricReports, type WorkerMetrics } from './worker-metrics.ts';
 import type { FromWorkerThread, ToWorkerThread, WorkerThreadData } from './worker-thread.ts';
@@ -30,7 +31,7 @@ const THREAD_URL = siblingModule('worker-thread', import.meta.url);
  * Its heap: the attempts in flight (WORKER_CONCURRENCY, each a small body and its answer's first
  * KB) and a claim of at most MAX_CLAIM rows.
  */
-const THREAD_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
+const THREAD_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 2 };
 
 /** How often the load monitor's verdict is looked at; the thread hears only of changes. */
 const PRESSURE_CHECK_MS = 50;
