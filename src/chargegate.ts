@@ -104,7 +104,8 @@ export async function createChargegate({
     log: log.child({ component: 'retention' }),
   });
 
-  store.onCommitted(() => worker.wake());
+  // A worker in its own thread hears of new requests from the writer thread itself.
+  if (!share) store.onCommitted(() => worker.wake());
   const services: Services = {
     requests: store.requests,
     drivers: store.drivers,

@@ -3,7 +3,11 @@ import { createSqliteQueue } from './sqlite/sqlite-queue.ts';
 import type { QueueShare, QueueStore } from './store.ts';
 
 /** A store's queue opened in another thread of the process; `close()` lets go of it. */
-export type SharedQueue = QueueStore & { close(): Promise<void> };
+export type SharedQueue = QueueStore & {
+  /** Calls `listener` after new requests were committed by any thread of the process. */
+  onCreated(listener: () => void): void;
+  close(): Promise<void>;
+};
 
 /**
  * Opens the queue a store shared (`Store.shareQueue`), in the thread that received the share.
@@ -11,6 +15,13 @@ export type SharedQueue = QueueStore & { close(): Promise<void> };
  * the writer thread, and share that thread's commits with the main thread's.
  */
 export function openSharedQueue(share: QueueShare, now: () => number = Date.now): SharedQueue {
-  const writer = createPortWriter(share.port);
-  return { ...createSqliteQueue(writer, now), close: () => writer.close() };
+  const listeners: (() => void)[] = [];
+  const writer = createPortWriter(share.port, () => {
+    for (const listener of listeners) listener();
+  });
+  return {
+    ...createSqliteQueue(writer, now),
+    onCreated: (listener) => listeners.push(listener),
+    close: () => writer.close(),
+  };
 }

@@ -77,6 +77,9 @@ const { worker, close } = await createCallbackWorker({
   underPressure: () => pressed,
   busy,
 });
+// New requests wake the worker as the writer thread reports their commit, not through the main
+// thread.
+queue.onCreated(() => worker.wake());
 
 port.on('message', (message: ToWorkerThread) => {
   if (message.type === 'start') worker.start();

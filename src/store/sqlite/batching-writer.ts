@@ -137,7 +137,11 @@ export function deserializeError({ name, message, code }: SerializedError): Erro
  * writer thread over a port from `attach()`. Its writes share the writer thread's commits with
  * those of the main thread.
  */
-export function createPortWriter(port: MessagePort): Writer {
+/**
+ * A writer over a port attached to the writer thread (`Writer.attach`), for another thread of
+ * the process. `onCreated` hears of every commit that stored new requests, whoever sent them.
+ */
+export function createPortWriter(port: MessagePort, onCreated: () => void = () => {}): Writer {
   let nextId = 0;
   let closed = false;
   const waiting = new Map<number, (outcome: BatchOutcome) => void>();
@@ -145,13 +149,14 @@ export function createPortWriter(port: MessagePort): Writer {
     ok: false,
     error: { name: 'StoreUnavailableError', message: `the writer thread stopped: ${why}` },
   });
-  port.on('message', ({ replies }: WriterReply) => {
+  port.on('message', ({ replies, created }: WriterReply) => {
     for (const { id, outcome } of replies ?? []) {
       const done = waiting.get(id);
       waiting.delete(id);
       done?.(outcome);
     }
     if (waiting.size === 0) port.unref();
+    if (created) onCreated();
   });
   port.on('close', () => {
     closed = true;

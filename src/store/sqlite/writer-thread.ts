@@ -1,5 +1,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { CreateOutcome } from '../store.ts';
 import { type ConnectionOptions, openConnection } from './connection.ts';
 import { fileIdentity, type OpenedFile } from './file-identity.ts';
 import {
@@ -20,9 +21,10 @@ import {
  * commit), and no sender ever waits for the thread to be free before sending.
  *
  * Messages in: `{ id, ops }` (a batch), `{ attach: port }` (on the parent port only),
- * `{ close: true }`. Messages out, per sender and transaction: `{ replies, committed }`; to the
- * parent, `{ committed }` alone after a transaction that held none of its batches, so that it
- * sees every commit.
+ * `{ close: true }`. Messages out, per sender and transaction: `{ replies, committed, created }`;
+ * to the parent, `{ committed }` alone after a transaction that held none of its batches, so that
+ * it sees every commit; to an attached port, `{ committed, created }` alone after a transaction
+ * that stored new requests and held none of its batches, so that its worker wakes for them.
  */
 
 export type WriterData = ConnectionOptions & { opened: OpenedFile | undefined };
@@ -31,6 +33,11 @@ export type WriterReply = {
   replies?: { id: number; outcome: BatchOutcome }[];
   /** Writes in the transaction that committed, 0 when it failed. */
   committed: number;
+  /**
+   * New requests among them. Every attached port hears of them, so the callback worker's thread
+   * wakes for new work straight from here, not through the main thread.
+   */
+  created?: number;
 };
 
 const parent = parentPort;
@@ -75,6 +82,7 @@ function commitReceived(): void {
     outcomes = batches.map(() => failed);
   }
   const committed = outcomes[0]?.ok ? batches.reduce((sum, batch) => sum + batch.ops.length, 0) : 0;
+  const created = committed > 0 ? createdIn(batches, outcomes) : 0;
   const replies = new Map<MessagePort, NonNullable<WriterReply['replies']>>();
   batches.forEach(({ from, id }, index) => {
     const reply = { id, outcome: outcomes[index] as BatchOutcome };
@@ -83,10 +91,32 @@ function commitReceived(): void {
     else replies.set(from, [reply]);
   });
   for (const [to, list] of replies)
-    to.postMessage({ replies: list, committed } satisfies WriterReply);
+    to.postMessage({ replies: list, committed, created } satisfies WriterReply);
   if (!replies.has(parent as MessagePort) && committed > 0) {
     parent?.postMessage({ committed } satisfies WriterReply);
   }
+  if (created > 0) {
+    for (const port of attached) {
+      if (!replies.has(port)) port.postMessage({ committed, created } satisfies WriterReply);
+    }
+  }
+}
+
+/** How many of the committed writes stored a new request (not an idempotent replay). */
+function createdIn(batches: readonly Received[], outcomes: readonly BatchOutcome[]): number {
+  let created = 0;
+  for (let index = 0; index < batches.length; index++) {
+    const outcome = outcomes[index];
+    if (!outcome?.ok) continue;
+    const { ops } = batches[index] as Received;
+    for (let at = 0; at < ops.length; at++) {
+      const result = outcome.results[at];
+      if (ops[at]?.kind === 'create' && result?.ok && (result.value as CreateOutcome).created) {
+        created++;
+      }
+    }
+  }
+  return created;
 }
 
 const attached = new Set<MessagePort>();

@@ -2,7 +2,7 @@ import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../../src/store/errors.ts';
-import type { Writer } from '../../../src/store/sqlite/batching-writer.ts';
+import { createPortWriter, type Writer } from '../../../src/store/sqlite/batching-writer.ts';
 import {
   type Database,
   migrateDatabase,
@@ -211,6 +211,44 @@ describe('the writer thread', () => {
       't2a',
       't2b',
     ]);
+  });
+
+  it('tells an attached port of the new requests others commit, not of replays or other writes', async () => {
+    const path = `${tempDir()}/writer.db`;
+    const db = migratedDatabase(path);
+    const writer = createWriter({
+      path,
+      sync: 'normal',
+      client: db.$client,
+      file: fileIdentity(path),
+    });
+    writers.push(writer);
+    const port = writer.attach();
+    if (!port) throw new Error('a file has a writer thread to attach to');
+    let heard = 0;
+    const attached = createPortWriter(port, () => heard++);
+    writers.push(attached);
+    // What the thread sends a port arrives in order: once the port's own write is answered, it
+    // has heard of every commit before that write's.
+    const settle = () => attached.run('probe', { now: 1 });
+
+    const key = { key: 'k-1', fingerprint: 'f-1' };
+    await expect(writer.run('create', createArgs('new', input, 1, 0, key))).resolves.toMatchObject({
+      created: true,
+    });
+    await settle();
+    expect(heard).toBe(1);
+
+    await expect(
+      writer.run('create', createArgs('replay', input, 2, 0, key)),
+    ).resolves.toMatchObject({ created: false, requestId: 'new' });
+    await writer.run('probe', { now: 3 });
+    await settle();
+    expect(heard).toBe(1);
+
+    await Promise.all([create(writer, 'a'), create(writer, 'b')]);
+    await settle();
+    expect(heard).toBe(2); // one transaction, one notice
   });
 
   it('passes a refused write back with its SQLite code and message', async () => {
