@@ -6,6 +6,11 @@ import type { QueueShare, QueueStore } from './store.ts';
 export type SharedQueue = QueueStore & {
   /** Calls `listener` after new requests were committed by any thread of the process. */
   onCreated(listener: () => void): void;
+  /**
+   * Calls `listener` if the writer thread stops under the queue (it crashed): from then on every
+   * write fails, and the queue cannot be opened again from here.
+   */
+  onGone(listener: () => void): void;
   close(): Promise<void>;
 };
 
@@ -15,13 +20,20 @@ export type SharedQueue = QueueStore & {
  * the writer thread, and share that thread's commits with the main thread's.
  */
 export function openSharedQueue(share: QueueShare, now: () => number = Date.now): SharedQueue {
-  const listeners: (() => void)[] = [];
-  const writer = createPortWriter(share.port, () => {
-    for (const listener of listeners) listener();
+  const created: (() => void)[] = [];
+  const gone: (() => void)[] = [];
+  const writer = createPortWriter(share.port, {
+    onCreated: () => {
+      for (const listener of created) listener();
+    },
+    onGone: () => {
+      for (const listener of gone) listener();
+    },
   });
   return {
     ...createSqliteQueue(writer, now),
-    onCreated: (listener) => listeners.push(listener),
+    onCreated: (listener) => created.push(listener),
+    onGone: (listener) => gone.push(listener),
     close: () => writer.close(),
   };
 }

@@ -80,6 +80,13 @@ const { worker, close } = await createCallbackWorker({
 // New requests wake the worker as the writer thread reports their commit, not through the main
 // thread.
 queue.onCreated(() => worker.wake());
+// The writer thread stopped under this one (it crashed): this thread's port to it is gone, so
+// nothing more can be claimed or recorded here. Failing makes the main thread report the worker
+// failed (the process exits 1 and its supervisor restarts it; the claims' leases expire).
+let stopping = false;
+queue.onGone(() => {
+  if (!stopping) throw new Error("the writer thread stopped, and with it this thread's queue");
+});
 
 port.on('message', (message: ToWorkerThread) => {
   if (message.type === 'start') worker.start();
@@ -89,6 +96,7 @@ port.on('message', (message: ToWorkerThread) => {
 });
 
 async function stop(graceMs: number): Promise<void> {
+  stopping = true;
   // Attempts in flight finish, their records commit, unfinished claims are released: all
   // through the queue, which closes only after that.
   await worker.stop(graceMs);

@@ -128,6 +128,20 @@ describe('the worker in its own thread', () => {
     expect(claimed).toBe(0);
   });
 
+  it('fails, and says so, when the writer thread stops under it', async () => {
+    const { target, lines } = await threaded();
+    service = target;
+    service.worker.start();
+    expect(service.worker.running).toBe(true);
+    // Closing the store stops the writer thread, which closes every port attached to it.
+    await service.store.close();
+    await waitFor(() => lines.some((line) => line.msg === 'the callback worker failed'));
+    const failure = lines.find((line) => line.msg === 'the callback worker failed');
+    expect(failure?.level).toBe(60);
+    expect(JSON.stringify(failure?.err)).toContain('the writer thread stopped');
+    expect(service.worker.running).toBe(false);
+  });
+
   it('is offered a share of the queue by a SQLite file, not by an in-memory database', async () => {
     const memory = createSqliteStore({ path: ':memory:', sync: 'normal', now: Date.now });
     expect(memory.shareQueue()).toBeUndefined();

@@ -36,7 +36,7 @@ export type Writer = {
 
 type Item = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
-/** Runs one batch; `onCommit` hears of every commit, this batch's and (for a thread) others'. */
+/** Runs one batch and answers its outcome once its transaction has committed (or failed). */
 export type Executor = {
   execute(ops: WriteOp[]): Promise<BatchOutcome>;
   attach(): MessagePort | undefined;
@@ -132,18 +132,25 @@ export function deserializeError({ name, message, code }: SerializedError): Erro
   return error;
 }
 
+export type PortWriterEvents = {
+  /** A commit stored new requests, whoever sent them. */
+  onCreated?: () => void;
+  /** The port closed from the writer thread's side: that thread stopped, and this writer with it. */
+  onGone?: () => void;
+};
+
 /**
  * A writer in another thread of this process (the callback worker's), sending its batches to the
  * writer thread over a port from `attach()`. Its writes share the writer thread's commits with
  * those of the main thread.
  */
-/**
- * A writer over a port attached to the writer thread (`Writer.attach`), for another thread of
- * the process. `onCreated` hears of every commit that stored new requests, whoever sent them.
- */
-export function createPortWriter(port: MessagePort, onCreated: () => void = () => {}): Writer {
+export function createPortWriter(
+  port: MessagePort,
+  { onCreated = () => {}, onGone = () => {} }: PortWriterEvents = {},
+): Writer {
   let nextId = 0;
   let closed = false;
+  let closing = false;
   const waiting = new Map<number, (outcome: BatchOutcome) => void>();
   const gone = (why: string): BatchOutcome => ({
     ok: false,
@@ -162,6 +169,7 @@ export function createPortWriter(port: MessagePort, onCreated: () => void = () =
     closed = true;
     for (const done of waiting.values()) done(gone('its port closed'));
     waiting.clear();
+    if (!closing) onGone();
   });
   return createBatchingWriter({
     execute(ops) {
@@ -179,6 +187,7 @@ export function createPortWriter(port: MessagePort, onCreated: () => void = () =
     },
     attach: () => undefined,
     close: async () => {
+      closing = true;
       closed = true;
       port.close();
     },

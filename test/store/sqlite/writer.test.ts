@@ -12,6 +12,7 @@ import { FILE_GONE, fileIdentity } from '../../../src/store/sqlite/file-identity
 import { createWriter, type WriterOptions } from '../../../src/store/sqlite/writer.ts';
 import { createArgs } from '../../../src/store/sqlite/writes.ts';
 import { tempDir } from '../../helpers/process.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 function migratedDatabase(path: string): Database {
   const db = openDatabase({ path, sync: 'normal' });
@@ -226,7 +227,7 @@ describe('the writer thread', () => {
     const port = writer.attach();
     if (!port) throw new Error('a file has a writer thread to attach to');
     let heard = 0;
-    const attached = createPortWriter(port, () => heard++);
+    const attached = createPortWriter(port, { onCreated: () => heard++ });
     writers.push(attached);
     // What the thread sends a port arrives in order: once the port's own write is answered, it
     // has heard of every commit before that write's.
@@ -249,6 +250,32 @@ describe('the writer thread', () => {
     await Promise.all([create(writer, 'a'), create(writer, 'b')]);
     await settle();
     expect(heard).toBe(2); // one transaction, one notice
+  });
+
+  it('tells an attached port when the writer thread stops under it, not when it closes itself', async () => {
+    const path = `${tempDir()}/writer.db`;
+    const db = migratedDatabase(path);
+    const writer = createWriter({
+      path,
+      sync: 'normal',
+      client: db.$client,
+      file: fileIdentity(path),
+    });
+    const attach = () => {
+      const port = writer.attach();
+      if (!port) throw new Error('a file has a writer thread to attach to');
+      return port;
+    };
+    let left = 0;
+    let cutOff = 0;
+    const leaving = createPortWriter(attach(), { onGone: () => left++ });
+    const staying = createPortWriter(attach(), { onGone: () => cutOff++ });
+    await staying.run('probe', { now: 1 });
+    await leaving.close();
+    await writer.close();
+    await waitFor(() => cutOff === 1);
+    expect(left).toBe(0);
+    await expect(staying.run('probe', { now: 2 })).rejects.toThrow(StoreUnavailableError);
   });
 
   it('passes a refused write back with its SQLite code and message', async () => {
