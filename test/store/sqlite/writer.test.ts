@@ -132,7 +132,8 @@ describe.each(setups)('the writer, $name', ({ path: pathOf }) => {
 });
 
 describe('the writer thread', () => {
-  it('resolves a write only once another connection can read it', async () => {
+  /** A writer thread on a freshly migrated file. */
+  function onFile(options: Partial<WriterOptions> = {}) {
     const path = `${tempDir()}/writer.db`;
     const db = migratedDatabase(path);
     const writer = createWriter({
@@ -140,22 +141,25 @@ describe('the writer thread', () => {
       sync: 'full',
       client: db.$client,
       file: fileIdentity(path),
+      ...options,
     });
     writers.push(writer);
+    return { path, db, writer };
+  }
+  const attachTo = (writer: Writer) => {
+    const port = writer.attach();
+    if (!port) throw new Error('a file has a writer thread to attach to');
+    return port;
+  };
+
+  it('resolves a write only once another connection can read it', async () => {
+    const { path, writer } = onFile();
     const seen = await create(writer, 'visible').then(() => countIn(new BetterSqlite3(path)));
     expect(seen).toBe(1);
   });
 
   it('waits for the write lock off the event loop: timers keep running meanwhile', async () => {
-    const path = `${tempDir()}/writer.db`;
-    const db = migratedDatabase(path);
-    const writer = createWriter({
-      path,
-      sync: 'full',
-      client: db.$client,
-      file: fileIdentity(path),
-    });
-    writers.push(writer);
+    const { path, db, writer } = onFile();
     // Another connection holds the write lock; the thread's batch waits for it (busy_timeout).
     const holder = new BetterSqlite3(path);
     holder.prepare('BEGIN IMMEDIATE').run();
@@ -175,17 +179,8 @@ describe('the writer thread', () => {
   });
 
   it("sends each turn's batch at once, and commits together the batches that arrive while it is busy", async () => {
-    const path = `${tempDir()}/writer.db`;
-    const db = migratedDatabase(path);
     const commits: number[] = [];
-    const writer = createWriter({
-      path,
-      sync: 'full',
-      client: db.$client,
-      file: fileIdentity(path),
-      onCommit: (size) => commits.push(size),
-    });
-    writers.push(writer);
+    const { path, db, writer } = onFile({ onCommit: (size) => commits.push(size) });
     await create(writer, 'started'); // the thread is up
     const holder = new BetterSqlite3(path);
     holder.prepare('BEGIN IMMEDIATE').run();
@@ -215,19 +210,9 @@ describe('the writer thread', () => {
   });
 
   it('tells an attached port of the new requests others commit, not of replays or other writes', async () => {
-    const path = `${tempDir()}/writer.db`;
-    const db = migratedDatabase(path);
-    const writer = createWriter({
-      path,
-      sync: 'normal',
-      client: db.$client,
-      file: fileIdentity(path),
-    });
-    writers.push(writer);
-    const port = writer.attach();
-    if (!port) throw new Error('a file has a writer thread to attach to');
+    const { writer } = onFile({ sync: 'normal' });
     let heard = 0;
-    const attached = createPortWriter(port, { onCreated: () => heard++ });
+    const attached = createPortWriter(attachTo(writer), { onCreated: () => heard++ });
     writers.push(attached);
     // What the thread sends a port arrives in order: once the port's own write is answered, it
     // has heard of every commit before that write's.
@@ -253,23 +238,11 @@ describe('the writer thread', () => {
   });
 
   it('tells an attached port when the writer thread stops under it, not when it closes itself', async () => {
-    const path = `${tempDir()}/writer.db`;
-    const db = migratedDatabase(path);
-    const writer = createWriter({
-      path,
-      sync: 'normal',
-      client: db.$client,
-      file: fileIdentity(path),
-    });
-    const attach = () => {
-      const port = writer.attach();
-      if (!port) throw new Error('a file has a writer thread to attach to');
-      return port;
-    };
+    const { writer } = onFile({ sync: 'normal' });
     let left = 0;
     let cutOff = 0;
-    const leaving = createPortWriter(attach(), { onGone: () => left++ });
-    const staying = createPortWriter(attach(), { onGone: () => cutOff++ });
+    const leaving = createPortWriter(attachTo(writer), { onGone: () => left++ });
+    const staying = createPortWriter(attachTo(writer), { onGone: () => cutOff++ });
     await staying.run('probe', { now: 1 });
     await leaving.close();
     await writer.close();
@@ -279,19 +252,11 @@ describe('the writer thread', () => {
   });
 
   it('passes a refused write back with its SQLite code and message', async () => {
-    const path = `${tempDir()}/writer.db`;
-    const db = migratedDatabase(path);
+    const { db, writer } = onFile();
     // A trigger that refuses the insert: its error comes back from the thread as SQLite gave it.
     db.$client.exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON charging_session_requests BEGIN SELECT RAISE(ABORT, 'refused'); END",
     );
-    const writer = createWriter({
-      path,
-      sync: 'full',
-      client: db.$client,
-      file: fileIdentity(path),
-    });
-    writers.push(writer);
     await expect(create(writer, 'refused')).rejects.toMatchObject({
       code: 'SQLITE_CONSTRAINT_TRIGGER',
       message: 'refused',
