@@ -10,14 +10,14 @@ import { createGuardedDispatcher } from './guarded-dispatcher.ts';
 import { createWorker, type Worker } from './worker.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
-/** What a claimed callback's lease keeps beyond its longest step, for clocks and commits. */
-const LEASE_MARGIN_MS = 1_000;
-
 /**
  * The callback worker with everything it sends through: the address-guarded callback
  * dispatcher, the authorizer and its dispatcher. Built the same way on the event loop and in the
  * worker's own thread (`worker-thread.ts`), from settings that are plain data.
  */
+
+/** What a claimed callback's lease keeps beyond its longest step, for clocks and commits. */
+const LEASE_MARGIN_MS = 1_000;
 
 export type CallbackWorkerDeps = {
   settings: CallbackWorkerSettings;

@@ -83,7 +83,7 @@ export function createForwardedMetrics(
     callbacksFinished: { inc: count('callbacksFinished') },
     deliveryLatency: { observe: observe('deliveryLatency') },
     claimBatchSize: { observe: observe('claimBatchSize') },
-    fencedWrites: { inc: () => count('fencedWrites')() },
+    fencedWrites: { inc: count('fencedWrites') },
     authorizerCalls: { inc: count('authorizerCalls') },
     authorizerCallDuration: { observe: observe('authorizerCallDuration') },
     reportHeldOrigins(origins) {

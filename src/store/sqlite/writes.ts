@@ -51,16 +51,14 @@ export function createArgs(
   liveSince: number,
   idempotency: IdempotencyClaim | undefined,
 ): CreateArgs {
-  const { stationId, driverId, callbackUrl } = input;
-  const key = idempotency?.key ?? null;
   return [
     id,
-    stationId,
-    driverId,
-    callbackUrl,
+    input.stationId,
+    input.driverId,
+    input.callbackUrl,
     createdAt,
     liveSince,
-    key,
+    idempotency?.key ?? null,
     idempotency?.fingerprint ?? null,
   ];
 }
@@ -384,10 +382,22 @@ export function createWrites(client: BetterSqlite3.Database) {
     saveDecision,
 
     /** The attempt is always recorded; the request moves on only while the claim holds. */
-    finishAttempt(args: FinishArgs): boolean {
-      const [id, owner, token, attempt, startedAt, durationMs, outcome, responseStatus] = args;
-      const [, , , , , , , , error, responseBody, state, stepError, nextAttemptAt, completedAt] =
-        args;
+    finishAttempt([
+      id,
+      owner,
+      token,
+      attempt,
+      startedAt,
+      durationMs,
+      outcome,
+      responseStatus,
+      error,
+      responseBody,
+      state,
+      stepError,
+      nextAttemptAt,
+      completedAt,
+    ]: FinishArgs): boolean {
       recordAttempt.run({
         requestId: id,
         attempt,
