@@ -68,7 +68,14 @@ describe('GET /metrics', () => {
 
     service.worker.start();
     await waitFor(async () => (await service.services.requests.pendingSummary()).count === 0);
-    const after = await scrape();
+    // An attempt is counted once its record's commit is reported to the worker, which can come a
+    // moment after the commit is visible to the read above.
+    const after = await waitFor(async () => {
+      const text = await scrape();
+      return value(text, 'chargegate_callbacks_finished_total{state="delivered"}') === 2
+        ? text
+        : undefined;
+    });
     expect(
       value(after, 'chargegate_decisions_total{status="allowed",source="acl",reason="granted"}'),
     ).toBe(1);
@@ -104,6 +111,10 @@ describe('GET /metrics', () => {
     service.worker.start();
     await submit('http://10.0.0.1/cb');
     await waitFor(async () => (await service.services.requests.pendingSummary()).count === 0);
+    // Counted once the record's commit is reported (see above).
+    await waitFor(
+      async () => value(await scrape(), 'chargegate_callbacks_finished_total{state="failed"}') > 0,
+    );
     expect(value(await scrape(), 'chargegate_callback_attempts_total{outcome="refused"}')).toBe(1);
     expect(value(await scrape(), 'chargegate_callbacks_finished_total{state="failed"}')).toBe(1);
   });
