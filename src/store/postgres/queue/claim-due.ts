@@ -6,35 +6,36 @@ import { aclFactsOf, markDecided } from '../../acl-at-claim.ts';
 import type { ClaimOptions, ClaimResult } from '../../store.ts';
 import { inTransaction } from '../pool.ts';
 import { requestColumns, toRecord } from '../rows.ts';
-import { saveDecisions } from './save-decisions.ts';
 
 /**
  * Claims due callbacks for one worker, and has the built-in ACL decide those without a decision
- * from the facts read with the claim (one statement), storing the decisions in the same
- * transaction.
+ * from the facts read with the claim. Two statements in one transaction: one locks and reads the
+ * due rows with their ACL facts, the other takes the lease and stores, in the same row version,
+ * the decisions made in between and any missing origin. Each row is updated once per claim,
+ * decided or not.
  *
  * Exclusivity: `FOR UPDATE SKIP LOCKED` locks the `limit` oldest due rows this transaction looks
  * at and skips those another transaction is claiming, so two instances never claim the same row,
  * and one claiming meanwhile takes the next rows; a row whose lease has not expired is not due.
  * Rows of the window left unclaimed (past their origin's room) are locked only until COMMIT.
- * The CTEs are MATERIALIZED so that
- * PostgreSQL evaluates the locking subquery once: inlined into the UPDATE, the planner may re-run
- * it (as a join or after a concurrent update) and lock, or claim, more rows than LIMIT. Each
- * claim increments `claim_token`: the token fences every later write made under the claim.
+ * The locking CTE is MATERIALIZED so that PostgreSQL evaluates it once: inlined into the join,
+ * the planner may re-run it and lock more rows than LIMIT. The rows stay locked until COMMIT, so
+ * what the first statement read is what the second one updates. Each claim increments
+ * `claim_token`: the token fences every later write made under the claim.
  *
  * Fairness: the window is the `limit` oldest due rows of origins not excluded (held origins are passed
  * over by reading on along the due index: the claim costs more the more due rows of held origins
  * come first, but it never waits behind them); of those, a row is claimed while its rank within
  * its origin is within the origin's room. A row without its origin yet (stored before the column
- * existed) is not limited, and gets its origin in the same transaction.
+ * existed) is not limited, and gets its origin with its claim.
  */
-const CLAIM = `
+const LOCK_DUE = `
   WITH oldest AS MATERIALIZED (
-    SELECT id, driver_id, station_id, next_attempt_at, callback_origin
+    SELECT id, next_attempt_at, callback_origin
     FROM charging_session_requests
     WHERE callback_state = 'pending' AND next_attempt_at <= $1
       AND (locked_until IS NULL OR locked_until <= $1)
-      AND (callback_origin IS NULL OR callback_origin <> ALL($5::text[]))
+      AND (callback_origin IS NULL OR callback_origin <> ALL($3::text[]))
     ORDER BY next_attempt_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -44,29 +45,41 @@ const CLAIM = `
       row_number() OVER (PARTITION BY callback_origin ORDER BY next_attempt_at) AS place
     FROM oldest
   ),
-  due AS MATERIALIZED (
-    SELECT ranked.id, ranked.driver_id, ranked.station_id FROM ranked
-    LEFT JOIN unnest($6::text[], $7::int[]) AS room(origin, room)
+  due AS (
+    SELECT ranked.id, ranked.next_attempt_at FROM ranked
+    LEFT JOIN unnest($4::text[], $5::int[]) AS room(origin, room)
       ON room.origin = ranked.callback_origin
-    WHERE ranked.callback_origin IS NULL OR ranked.place <= coalesce(room.room, $8)
+    WHERE ranked.callback_origin IS NULL OR ranked.place <= coalesce(room.room, $6)
   )
-  UPDATE charging_session_requests AS r
-  SET locked_by = $3, locked_until = $4, claim_token = r.claim_token + 1
-  FROM due
-  LEFT JOIN drivers AS d ON d.driver_id = due.driver_id
-  LEFT JOIN driver_stations AS s
-    ON s.driver_id = due.driver_id AND s.station_id = lower(due.station_id)
-  WHERE r.id = due.id
-  RETURNING ${requestColumns('r')}, r.claim_token AS token, r.callback_origin AS "callbackOrigin",
+  SELECT ${requestColumns('r')}, r.claim_token + 1 AS token, r.callback_origin AS "callbackOrigin",
     d.status AS "aclStatus", d.expires_at AS "aclExpiresAt", d.all_stations AS "aclAllStations",
-    s.driver_id IS NOT NULL AS "aclGranted"`;
+    s.driver_id IS NOT NULL AS "aclGranted"
+  FROM due
+  JOIN charging_session_requests AS r ON r.id = due.id
+  LEFT JOIN drivers AS d ON d.driver_id = r.driver_id
+  LEFT JOIN driver_stations AS s
+    ON s.driver_id = r.driver_id AND s.station_id = lower(r.station_id)
+  ORDER BY due.next_attempt_at`;
 
-const SET_ORIGINS = `
-  UPDATE charging_session_requests AS r SET callback_origin = t.origin
-  FROM unnest($1::text[], $2::text[]) AS t(id, origin)
-  WHERE r.id = t.id`;
+/**
+ * The lease, and per row its missing origin and the decision made now (null: none, the stored
+ * one stays). The token is the one the first statement read plus one: the rows are locked.
+ */
+const TAKE = `
+  UPDATE charging_session_requests AS r
+  SET locked_by = $1, locked_until = $2, claim_token = r.claim_token + 1,
+      callback_origin = coalesce(r.callback_origin, u.origin),
+      decision_status = coalesce(u.status, r.decision_status),
+      decision_source = CASE WHEN u.status IS NULL THEN r.decision_source ELSE u.source END,
+      decision_reason = CASE WHEN u.status IS NULL THEN r.decision_reason ELSE u.reason END,
+      authorization_reference =
+        CASE WHEN u.status IS NULL THEN r.authorization_reference ELSE u.reference END,
+      decided_at = CASE WHEN u.status IS NULL THEN r.decided_at ELSE $3 END
+  FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS u(id, origin, status, source, reason, reference)
+  WHERE r.id = u.id`;
 
-type ClaimedRow = RequestRecord & {
+type DueRow = RequestRecord & {
   token: number;
   callbackOrigin: string | null;
   aclStatus: AclDriver['status'] | null;
@@ -83,54 +96,44 @@ export async function claimDue(
   const lockedUntil = now + leaseMs;
   const rooms = Object.entries(roomPerOrigin?.byOrigin ?? {});
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<ClaimedRow>(CLAIM, [
+    const { rows } = await client.query<DueRow>(LOCK_DUE, [
       now,
       limit,
-      owner,
-      lockedUntil,
       excludeOrigins,
       rooms.map(([origin]) => origin),
       rooms.map(([, room]) => room),
       roomPerOrigin?.default ?? limit,
     ]);
-    const unstamped = rows.filter((row) => row.callbackOrigin === null);
-    if (unstamped.length > 0) {
-      await client.query(SET_ORIGINS, [
-        unstamped.map((row) => row.id),
-        unstamped.map((row) => callbackOriginOf(row.callbackUrl)),
-      ]);
-    }
-    const results = rows.map(
-      (row): ClaimResult => ({
-        claim: { ...toRecord(row), owner, token: row.token },
-        decidedNow: false,
-      }),
-    );
-    if (!decideByAcl) return results;
-
-    const decided: Array<{ result: ClaimResult; decision: Decision }> = [];
-    rows.forEach((row, index) => {
-      if (row.decisionStatus !== null) return;
+    if (rows.length === 0) return [];
+    const decisions = rows.map((row): Decision | null => {
+      if (!decideByAcl || row.decisionStatus !== null) return null;
       const { driver, granted } = aclFactsOf({
         status: row.aclStatus,
         expiresAt: row.aclExpiresAt,
         allStations: row.aclAllStations,
         granted: row.aclGranted,
       });
-      const result = results[index] as ClaimResult;
-      decided.push({ result, decision: decideWithAcl(driver, granted, now) });
+      return decideWithAcl(driver, granted, now);
     });
-    if (decided.length === 0) return results;
-    await saveDecisions(
-      client,
-      decided.map(({ result, decision }) => ({
-        claim: result.claim,
-        decision,
-        decidedAt: now,
-        lockedUntil,
-      })),
-    );
-    for (const { result, decision } of decided) markDecided(result, decision, now);
-    return results;
+    await client.query(TAKE, [
+      owner,
+      lockedUntil,
+      now,
+      rows.map((row) => row.id),
+      rows.map((row) => (row.callbackOrigin === null ? callbackOriginOf(row.callbackUrl) : null)),
+      decisions.map((decision) => decision?.status ?? null),
+      decisions.map((decision) => decision?.source ?? null),
+      decisions.map((decision) => decision?.reason ?? null),
+      decisions.map((decision) => decision?.authorizationReference ?? null),
+    ]);
+    return rows.map((row, index): ClaimResult => {
+      const result: ClaimResult = {
+        claim: { ...toRecord(row), owner, token: row.token },
+        decidedNow: false,
+      };
+      const decision = decisions[index];
+      if (decision) markDecided(result, decision, now);
+      return result;
+    });
   });
 }
