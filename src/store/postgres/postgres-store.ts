@@ -8,7 +8,7 @@ import { createDriverQueries } from './drivers.ts';
 import { createIntake } from './intake.ts';
 import { appliedMigrationCount, migrateDatabase, shippedMigrations } from './migrate.ts';
 import { createNotifier } from './notifier.ts';
-import { createPool, inTransaction, isTransientPgError } from './pool.ts';
+import { createPool, isTransientPgError } from './pool.ts';
 import { claimDue } from './queue/claim-due.ts';
 import { type FinishedAttempt, finishAttempts } from './queue/finish-attempts.ts';
 import { nextDueAfter } from './queue/next-due.ts';
@@ -86,20 +86,18 @@ export function createPostgresStore({
     },
   });
   const decisions = createBatch(
-    (items: DecisionToSave[]) =>
-      inTransaction(pool, async (client) => {
-        const kept = await saveDecisions(client, items);
-        return items.map((item) => kept.has(item.claim.id));
-      }),
+    async (items: DecisionToSave[]) => {
+      const kept = await saveDecisions(pool, items);
+      return items.map((item) => kept.has(item.claim.id));
+    },
     committed,
     writes.failed,
   );
   const finished = createBatch(
-    (items: FinishedAttempt[]) =>
-      inTransaction(pool, async (client) => {
-        const kept = await finishAttempts(client, items);
-        return items.map((item) => kept.has(item.claim.id));
-      }),
+    async (items: FinishedAttempt[]) => {
+      const kept = await finishAttempts(pool, items);
+      return items.map((item) => kept.has(item.claim.id));
+    },
     committed,
     writes.failed,
   );

@@ -5,19 +5,22 @@ import type { AttemptRecord, Claim } from '../../../domain/request-record.ts';
 export type FinishedAttempt = { claim: Claim; record: AttemptRecord; step: NextStep };
 
 /**
- * Records attempts and what follows each, for a batch of claims, in the caller's transaction.
- * Every attempt is kept in the delivery log; a request moves on (and its claim is released) only
- * while its claim holds: same owner, same token. A worker whose lease expired and whose row was
- * claimed again by another instance therefore cannot overwrite the newer claim's work. Answers
- * the ids that moved on.
+ * Records attempts and what follows each, for a batch of claims, in one statement: its own
+ * transaction, so a batch costs one round trip and one commit. Every attempt is kept in the
+ * delivery log; a request moves on (and its claim is released) only while its claim holds: same
+ * owner, same token. A worker whose lease expired and whose row was claimed again by another
+ * instance therefore cannot overwrite the newer claim's work. Answers the ids that moved on.
+ *
+ * The attempt rows share the request's id, start and response status with the update ($1, $5,
+ * $6): an attempt record is made from its claim.
  */
-const INSERT_ATTEMPTS = `
-  INSERT INTO callback_attempts
-    (request_id, attempt, started_at, duration_ms, outcome, response_status, error, response_body)
-  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::int[],
-                       $7::text[], $8::text[])`;
-
 const FINISH = `
+  WITH attempts AS (
+    INSERT INTO callback_attempts
+      (request_id, attempt, started_at, duration_ms, outcome, response_status, error, response_body)
+    SELECT * FROM unnest($1::text[], $10::int[], $5::bigint[], $11::int[], $12::text[], $6::int[],
+                         $13::text[], $14::text[])
+  )
   UPDATE charging_session_requests AS r
   SET callback_state = u.state, attempts = r.attempts + 1, cycle_attempts = r.cycle_attempts + 1,
       last_attempt_at = u.started_at, last_response_status = u.response_status,
@@ -30,21 +33,10 @@ const FINISH = `
   RETURNING r.id`;
 
 export async function finishAttempts(
-  client: pg.ClientBase,
+  pool: pg.Pool,
   finished: readonly FinishedAttempt[],
 ): Promise<Set<string>> {
-  const records = finished.map((f) => f.record);
-  await client.query(INSERT_ATTEMPTS, [
-    records.map((r) => r.requestId),
-    records.map((r) => r.attempt),
-    records.map((r) => r.startedAt),
-    records.map((r) => r.durationMs),
-    records.map((r) => r.outcome),
-    records.map((r) => r.responseStatus),
-    records.map((r) => r.error),
-    records.map((r) => r.responseBody),
-  ]);
-  const { rows } = await client.query<{ id: string }>(FINISH, [
+  const { rows } = await pool.query<{ id: string }>(FINISH, [
     finished.map((f) => f.claim.id),
     finished.map((f) => f.claim.owner),
     finished.map((f) => f.claim.token),
@@ -54,6 +46,11 @@ export async function finishAttempts(
     finished.map((f) => f.step.error),
     finished.map((f) => (f.step.state === 'pending' ? f.step.nextAttemptAt : null)),
     finished.map((f) => (f.step.state === 'pending' ? null : f.step.completedAt)),
+    finished.map((f) => f.record.attempt),
+    finished.map((f) => f.record.durationMs),
+    finished.map((f) => f.record.outcome),
+    finished.map((f) => f.record.error),
+    finished.map((f) => f.record.responseBody),
   ]);
   return new Set(rows.map((row) => row.id));
 }

@@ -11,7 +11,7 @@ export type DecisionToSave = {
 };
 
 /**
- * Stores decisions under their claims and renews their leases. A row whose claim no longer holds
+ * Stores decisions under their claims and renews their leases, in one statement. A row whose claim no longer holds
  * (owner or token changed) is not touched. Answers the ids that were stored.
  */
 const SAVE = `
@@ -25,10 +25,10 @@ const SAVE = `
   RETURNING r.id`;
 
 export async function saveDecisions(
-  client: pg.ClientBase,
+  pool: pg.Pool,
   decisions: readonly DecisionToSave[],
 ): Promise<Set<string>> {
-  const { rows } = await client.query<{ id: string }>(SAVE, [
+  const { rows } = await pool.query<{ id: string }>(SAVE, [
     decisions.map((d) => d.claim.id),
     decisions.map((d) => d.claim.owner),
     decisions.map((d) => d.claim.token),
