@@ -54,18 +54,27 @@ export type IntakeDeps = {
 export function createIntake({ pool, now, onCommitBatch, onFailure, onCreated }: IntakeDeps) {
   async function store(items: Item[]): Promise<CreateOutcome[]> {
     const createdAt = now();
-    return inTransaction(pool, async (client) => {
-      await client.query(INSERT_REQUESTS, [
+    const insert = {
+      name: 'chargegate-insert-requests',
+      text: INSERT_REQUESTS,
+      values: [
         items.map((item) => item.id),
         items.map((item) => item.input.stationId),
         items.map((item) => item.input.driverId),
         items.map((item) => item.input.callbackUrl),
         createdAt,
         items.map((item) => callbackOriginOf(item.input.callbackUrl)),
-      ]);
-      const outcomes = items.map((item): CreateOutcome => ({ created: true, requestId: item.id }));
-      const keyed = items.filter((item) => item.idempotency !== undefined);
-      if (keyed.length === 0) return outcomes;
+      ],
+    };
+    const outcomes = items.map((item): CreateOutcome => ({ created: true, requestId: item.id }));
+    const keyed = items.filter((item) => item.idempotency !== undefined);
+    // Without idempotency keys the batch is one statement, committed on its own.
+    if (keyed.length === 0) {
+      await pool.query(insert);
+      return outcomes;
+    }
+    return inTransaction(pool, async (client) => {
+      await client.query(insert);
 
       const taken = await client.query<{ key: string }>(TAKE_KEYS, [
         keyed.map((item) => item.idempotency?.key),
