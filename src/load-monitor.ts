@@ -2,7 +2,10 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * Whether the process is saturated by HTTP traffic: the event loop was busy for more than
- * `threshold` of the last interval while requests kept arriving. It is the sensor of the worker's
+ * `threshold` of the last interval while requests kept arriving, at least `minRequestRate` per
+ * second. A trickle (a load balancer's health checks, a metrics scrape, an operator's page) is
+ * not traffic: where the worker shares the event loop, its own busyness during a drain would
+ * otherwise count as pressure whenever one such request arrived, and slow the drain down. It is the sensor of the worker's
  * delivery controller (`worker/delivery-controller.ts`), which then backs off so that
  * acknowledgements, which callers wait for, keep their latency. Sampled on a timer, so asking
  * costs nothing.
@@ -20,7 +23,12 @@ export type LoadMonitor = {
   stop(): void;
 };
 
-export function createLoadMonitor({ threshold = 0.6, intervalMs = 100 } = {}): LoadMonitor {
+export function createLoadMonitor({
+  threshold = 0.6,
+  intervalMs = 100,
+  minRequestRate = 100,
+} = {}): LoadMonitor {
+  const minRequests = Math.max(1, Math.ceil((minRequestRate * intervalMs) / 1000));
   let previous = performance.eventLoopUtilization();
   let requests = 0;
   let pressed = false;
@@ -29,7 +37,7 @@ export function createLoadMonitor({ threshold = 0.6, intervalMs = 100 } = {}): L
     const current = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(current, previous);
     previous = current;
-    pressed = utilization > threshold && requests > 0;
+    pressed = utilization > threshold && requests >= minRequests;
     requests = 0;
   };
   return {

@@ -22,7 +22,7 @@ describe('load monitor', () => {
       expect(monitor.underPressure()).toBe(false);
 
       for (let i = 0; i < 4; i++) {
-        monitor.requestStarted();
+        for (let r = 0; r < 10; r++) monitor.requestStarted();
         busy(60);
         await tick(0);
       }
@@ -30,6 +30,29 @@ describe('load monitor', () => {
 
       monitor.requestStarted();
       await tick(150);
+      expect(monitor.underPressure()).toBe(false);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  it('takes a trickle of requests on a busy loop for no pressure, and a stream for pressure', async () => {
+    // 100 requests per second over 50 ms intervals: 5 per interval make traffic.
+    const monitor = createLoadMonitor({ intervalMs: 50, minRequestRate: 100 });
+    const busyIntervals = async (requestsEach: number) => {
+      for (let i = 0; i < 4; i++) {
+        for (let r = 0; r < requestsEach; r++) monitor.requestStarted();
+        busy(60);
+        await tick(0);
+      }
+    };
+    monitor.start();
+    try {
+      await busyIntervals(1);
+      expect(monitor.underPressure()).toBe(false);
+      await busyIntervals(20);
+      expect(monitor.underPressure()).toBe(true);
+      await busyIntervals(1);
       expect(monitor.underPressure()).toBe(false);
     } finally {
       monitor.stop();
