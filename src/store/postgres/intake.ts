@@ -55,7 +55,6 @@ export function createIntake({ pool, now, onCommitBatch, onFailure, onCreated }:
   async function store(items: Item[]): Promise<CreateOutcome[]> {
     const createdAt = now();
     const insert = {
-      name: 'chargegate-insert-requests',
       text: INSERT_REQUESTS,
       values: [
         items.map((item) => item.id),

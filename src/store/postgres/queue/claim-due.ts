@@ -96,18 +96,14 @@ export async function claimDue(
   const lockedUntil = now + leaseMs;
   const rooms = Object.entries(roomPerOrigin?.byOrigin ?? {});
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<DueRow>({
-      name: 'chargegate-lock-due',
-      text: LOCK_DUE,
-      values: [
-        now,
-        limit,
-        excludeOrigins,
-        rooms.map(([origin]) => origin),
-        rooms.map(([, room]) => room),
-        roomPerOrigin?.default ?? limit,
-      ],
-    });
+    const { rows } = await client.query<DueRow>(LOCK_DUE, [
+      now,
+      limit,
+      excludeOrigins,
+      rooms.map(([origin]) => origin),
+      rooms.map(([, room]) => room),
+      roomPerOrigin?.default ?? limit,
+    ]);
     if (rows.length === 0) return [];
     const decisions = rows.map((row): Decision | null => {
       if (!decideByAcl || row.decisionStatus !== null) return null;
@@ -119,21 +115,17 @@ export async function claimDue(
       });
       return decideWithAcl(driver, granted, now);
     });
-    await client.query({
-      name: 'chargegate-take-claims',
-      text: TAKE,
-      values: [
-        owner,
-        lockedUntil,
-        now,
-        rows.map((row) => row.id),
-        rows.map((row) => (row.callbackOrigin === null ? callbackOriginOf(row.callbackUrl) : null)),
-        decisions.map((decision) => decision?.status ?? null),
-        decisions.map((decision) => decision?.source ?? null),
-        decisions.map((decision) => decision?.reason ?? null),
-        decisions.map((decision) => decision?.authorizationReference ?? null),
-      ],
-    });
+    await client.query(TAKE, [
+      owner,
+      lockedUntil,
+      now,
+      rows.map((row) => row.id),
+      rows.map((row) => (row.callbackOrigin === null ? callbackOriginOf(row.callbackUrl) : null)),
+      decisions.map((decision) => decision?.status ?? null),
+      decisions.map((decision) => decision?.source ?? null),
+      decisions.map((decision) => decision?.reason ?? null),
+      decisions.map((decision) => decision?.authorizationReference ?? null),
+    ]);
     return rows.map((row, index): ClaimResult => {
       const result: ClaimResult = {
         claim: { ...toRecord(row), owner, token: row.token },

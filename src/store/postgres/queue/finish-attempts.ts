@@ -36,25 +36,21 @@ export async function finishAttempts(
   pool: pg.Pool,
   finished: readonly FinishedAttempt[],
 ): Promise<Set<string>> {
-  const { rows } = await pool.query<{ id: string }>({
-    name: 'chargegate-finish-attempts',
-    text: FINISH,
-    values: [
-      finished.map((f) => f.claim.id),
-      finished.map((f) => f.claim.owner),
-      finished.map((f) => f.claim.token),
-      finished.map((f) => f.step.state),
-      finished.map((f) => f.record.startedAt),
-      finished.map((f) => f.record.responseStatus),
-      finished.map((f) => f.step.error),
-      finished.map((f) => (f.step.state === 'pending' ? f.step.nextAttemptAt : null)),
-      finished.map((f) => (f.step.state === 'pending' ? null : f.step.completedAt)),
-      finished.map((f) => f.record.attempt),
-      finished.map((f) => f.record.durationMs),
-      finished.map((f) => f.record.outcome),
-      finished.map((f) => f.record.error),
-      finished.map((f) => f.record.responseBody),
-    ],
-  });
+  const { rows } = await pool.query<{ id: string }>(FINISH, [
+    finished.map((f) => f.claim.id),
+    finished.map((f) => f.claim.owner),
+    finished.map((f) => f.claim.token),
+    finished.map((f) => f.step.state),
+    finished.map((f) => f.record.startedAt),
+    finished.map((f) => f.record.responseStatus),
+    finished.map((f) => f.step.error),
+    finished.map((f) => (f.step.state === 'pending' ? f.step.nextAttemptAt : null)),
+    finished.map((f) => (f.step.state === 'pending' ? null : f.step.completedAt)),
+    finished.map((f) => f.record.attempt),
+    finished.map((f) => f.record.durationMs),
+    finished.map((f) => f.record.outcome),
+    finished.map((f) => f.record.error),
+    finished.map((f) => f.record.responseBody),
+  ]);
   return new Set(rows.map((row) => row.id));
 }
