@@ -165,6 +165,9 @@ describe('logs', () => {
     await waitFor(
       async () => (await service.services.requests.find(requestId))?.callbackState === 'failed',
     );
+    // The worker logs the attempt once its record's commit is reported back to it, a moment after
+    // another connection can see the commit.
+    await waitFor(() => lines.some((l) => l.msg === 'callback failed for good'));
 
     const requestLines = lines.filter((l) => l.msg === 'request');
     expect(requestLines.filter((l) => l.reqId === 'trace-1')).toHaveLength(1);
