@@ -23,11 +23,11 @@ import { requestColumns, toRecord } from '../rows.ts';
  * what the first statement read is what the second one updates. Each claim increments
  * `claim_token`: the token fences every later write made under the claim.
  *
- * Fairness: the window is the `limit` oldest due rows of origins not excluded (held origins are passed
- * over by reading on along the due index: the claim costs more the more due rows of held origins
- * come first, but it never waits behind them); of those, a row is claimed while its rank within
- * its origin is within the origin's room. A row without its origin yet (stored before the column
- * existed) is not limited, and gets its origin with its claim.
+ * Fairness: the window is the `limit` oldest due rows of origins not excluded (held origins are
+ * passed over by reading on along the due index: the claim costs more the more due rows of held
+ * origins come first, but it never waits behind them); of those, a row is claimed while its rank
+ * within its origin is within the origin's room. A row without its origin yet (stored before the
+ * column existed) is not limited, and gets its origin with its claim.
  */
 const LOCK_DUE = `
   WITH oldest AS MATERIALIZED (

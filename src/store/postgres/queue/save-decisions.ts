@@ -11,8 +11,8 @@ export type DecisionToSave = {
 };
 
 /**
- * Stores decisions under their claims and renews their leases, in one statement. A row whose claim no longer holds
- * (owner or token changed) is not touched. Answers the ids that were stored.
+ * Stores decisions under their claims and renews their leases, in one statement. A row whose
+ * claim no longer holds (owner or token changed) is not touched. Answers the ids that were stored.
  */
 const SAVE = `
   UPDATE charging_session_requests AS r
