@@ -19,9 +19,11 @@ import { requestColumns, toRecord } from '../rows.ts';
  * and one claiming meanwhile takes the next rows; a row whose lease has not expired is not due.
  * Rows of the window left unclaimed (past their origin's room) are locked only until COMMIT.
  * The locking CTE is MATERIALIZED so that PostgreSQL evaluates it once: inlined into the join,
- * the planner may re-run it and lock more rows than LIMIT. The rows stay locked until COMMIT, so
- * what the first statement read is what the second one updates. Each claim increments
- * `claim_token`: the token fences every later write made under the claim.
+ * the planner may re-run it and lock more rows than LIMIT. Every column comes from the locking
+ * scan itself, so it is the row's newest version (the one locked, not the statement's snapshot),
+ * and the rows stay locked until COMMIT: what the first statement read is what the second one
+ * updates. Each claim increments `claim_token`: the token fences every later write made under
+ * the claim.
  *
  * Fairness: the window is the `limit` oldest due rows of origins not excluded (held origins are
  * passed over by reading on along the due index: the claim costs more the more due rows of held
@@ -31,7 +33,7 @@ import { requestColumns, toRecord } from '../rows.ts';
  */
 const LOCK_DUE = `
   WITH oldest AS MATERIALIZED (
-    SELECT id, next_attempt_at, callback_origin
+    SELECT *
     FROM charging_session_requests
     WHERE callback_state = 'pending' AND next_attempt_at <= $1
       AND (locked_until IS NULL OR locked_until <= $1)
@@ -46,19 +48,19 @@ const LOCK_DUE = `
     FROM oldest
   ),
   due AS (
-    SELECT ranked.id, ranked.next_attempt_at FROM ranked
+    SELECT ranked.* FROM ranked
     LEFT JOIN unnest($4::text[], $5::int[]) AS room(origin, room)
       ON room.origin = ranked.callback_origin
     WHERE ranked.callback_origin IS NULL OR ranked.place <= coalesce(room.room, $6)
   )
-  SELECT ${requestColumns('r')}, r.claim_token + 1 AS token, r.callback_origin AS "callbackOrigin",
+  SELECT ${requestColumns('due')}, due.claim_token + 1 AS token,
+    due.callback_origin AS "callbackOrigin",
     d.status AS "aclStatus", d.expires_at AS "aclExpiresAt", d.all_stations AS "aclAllStations",
     s.driver_id IS NOT NULL AS "aclGranted"
   FROM due
-  JOIN charging_session_requests AS r ON r.id = due.id
-  LEFT JOIN drivers AS d ON d.driver_id = r.driver_id
+  LEFT JOIN drivers AS d ON d.driver_id = due.driver_id
   LEFT JOIN driver_stations AS s
-    ON s.driver_id = r.driver_id AND s.station_id = lower(r.station_id)
+    ON s.driver_id = due.driver_id AND s.station_id = lower(due.station_id)
   ORDER BY due.next_attempt_at`;
 
 /**
