@@ -67,6 +67,29 @@ describe('the worker', () => {
     expect(slow.received).toHaveLength(12);
   });
 
+  it('claims twice its free slots ahead, so the next claim commits while those wait', async () => {
+    const slow = await slowReceiver(1_000);
+    receiver = slow;
+    service = await buildService({
+      env: { WORKER_CONCURRENCY: '3', CALLBACK_CONCURRENCY_PER_ORIGIN: '3' },
+    });
+    const target = service;
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, () => submit(target, receiver?.url as string)),
+    );
+    service.worker.start();
+    await waitFor(() => slow.peak() === 3);
+    const claimed = () =>
+      target.sql.value<number>(
+        'select count(*) from charging_session_requests where locked_by is not null',
+      );
+    // Three in flight and six waiting for a slot, each of them claimed; the rest is left due.
+    expect(await claimed()).toBe(9);
+    await waitFor(() => allDelivered(target, ids), { timeoutMs: 15_000 });
+    expect(slow.peak()).toBe(3);
+    expect(await claimed()).toBe(0);
+  });
+
   it('under HTTP pressure on the event loop backs off to one attempt at a time, still delivers everything, and takes more once it ends', async () => {
     const slow = await slowReceiver(20);
     receiver = slow;
