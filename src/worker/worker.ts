@@ -79,6 +79,12 @@ export const PRESSURE_PAUSE_MS = 20;
 const lookaheadOf = (slots: number) => slots * 2;
 
 /**
+ * Under pressure, half as many: claims are then paced (PRESSURE_PAUSE_MS) and acknowledgements
+ * come first, and larger claims would only put more of the worker's writes in their way.
+ */
+const pressedLookaheadOf = (slots: number) => Math.ceil(slots / 2);
+
+/**
  * Where process ids mean the same thing: this host name and this pid namespace. Two containers
  * may share a host name (or both run as pid 1) without seeing each other's processes.
  */
@@ -282,9 +288,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     waiting = kept;
   }
 
+  /** The lookahead for `slots` slots now. */
+  const aheadOf = (slots: number) =>
+    controller.pressed ? pressedLookaheadOf(slots) : lookaheadOf(slots);
+
   /** How many callbacks a claim should take now: the free slots and a lookahead, less the waiting. */
   function claimRoom(limit: number): number {
-    return limit + lookaheadOf(limit) - inFlight.size - waiting.length;
+    return limit + aheadOf(limit) - inFlight.size - waiting.length;
   }
 
   /**
@@ -294,10 +304,10 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   function claimWanted(origin?: string): boolean {
     const limit = controller.limit();
-    const batch = Math.max(1, Math.ceil(lookaheadOf(limit) / 2));
+    const batch = Math.max(1, Math.ceil(aheadOf(limit) / 2));
     if (claimRoom(limit) < batch) return false;
     if (origin === undefined) return true;
-    const ahead = lookaheadOf(deps.perOriginConcurrency);
+    const ahead = aheadOf(deps.perOriginConcurrency);
     const room = gate.room(origin, deps.now(), waitingPerOrigin.get(origin) ?? 0);
     return room >= Math.max(1, Math.ceil(ahead / 2));
   }
