@@ -54,13 +54,16 @@ type Entry = { inFlight: number; breaker: Breaker };
 
 export function createOriginGate({
   perOrigin,
-  lookahead = 0,
+  lookahead = () => 0,
   breaker: options,
   onChange,
 }: {
   perOrigin: number;
-  /** How many more than its free slots a claim may take of an origin, to start as slots free. */
-  lookahead?: number;
+  /**
+   * How many more than its free slots a claim may take of an origin now, to start as slots free
+   * (asked at every claim: the worker takes fewer ahead under pressure).
+   */
+  lookahead?: () => number;
   breaker: BreakerOptions;
   onChange?: (change: BreakerChange) => void;
 }): OriginGate {
@@ -79,10 +82,11 @@ export function createOriginGate({
     rooms(now, waiting = new Map()) {
       const blocked: string[] = [];
       const byOrigin: Record<string, number> = {};
-      const full = perOrigin + lookahead;
+      const ahead = lookahead();
+      const full = perOrigin + ahead;
       for (const origin of new Set([...entries.keys(), ...waiting.keys()])) {
         const entry = entries.get(origin) ?? idle;
-        const room = roomOf(entry, now, lookahead) - (waiting.get(origin) ?? 0);
+        const room = roomOf(entry, now, ahead) - (waiting.get(origin) ?? 0);
         if (room <= 0) blocked.push(origin);
         else if (room < full) byOrigin[origin] = room;
       }
@@ -90,7 +94,7 @@ export function createOriginGate({
     },
 
     room(origin, now, waitingHere) {
-      return roomOf(entries.get(origin) ?? idle, now, lookahead) - waitingHere;
+      return roomOf(entries.get(origin) ?? idle, now, lookahead()) - waitingHere;
     },
 
     holds(origin, now) {

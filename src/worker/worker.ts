@@ -75,14 +75,12 @@ export const PRESSURE_PAUSE_MS = 20;
  * idle until it commits. Against a fast receiver 32 slots finish a callback every 0.1 ms, and a
  * claim on PostgreSQL (a transaction of two statements) takes 10–20 ms under load; with half as
  * many waiting, the slots stood idle for most of each claim (bench/README.md).
- */
-const lookaheadOf = (slots: number) => slots * 2;
-
-/**
+ *
  * Under pressure, half as many: claims are then paced (PRESSURE_PAUSE_MS) and acknowledgements
  * come first, and larger claims would only put more of the worker's writes in their way.
  */
-const pressedLookaheadOf = (slots: number) => Math.ceil(slots / 2);
+const lookaheadOf = (slots: number, pressed: boolean) =>
+  pressed ? Math.ceil(slots / 2) : slots * 2;
 
 /**
  * Where process ids mean the same thing: this host name and this pid namespace. Two containers
@@ -142,7 +140,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   });
   const gate = createOriginGate({
     perOrigin: deps.perOriginConcurrency,
-    lookahead: lookaheadOf(deps.perOriginConcurrency),
+    lookahead: () => lookaheadOf(deps.perOriginConcurrency, controller.pressed),
     breaker: deps.breaker ?? DEFAULT_BREAKER,
     onChange: reportBreaker,
   });
@@ -288,13 +286,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     waiting = kept;
   }
 
-  /** The lookahead for `slots` slots now. */
-  const aheadOf = (slots: number) =>
-    controller.pressed ? pressedLookaheadOf(slots) : lookaheadOf(slots);
-
   /** How many callbacks a claim should take now: the free slots and a lookahead, less the waiting. */
   function claimRoom(limit: number): number {
-    return limit + aheadOf(limit) - inFlight.size - waiting.length;
+    return limit + lookaheadOf(limit, controller.pressed) - inFlight.size - waiting.length;
   }
 
   /**
@@ -304,10 +298,10 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   function claimWanted(origin?: string): boolean {
     const limit = controller.limit();
-    const batch = Math.max(1, Math.ceil(aheadOf(limit) / 2));
+    const batch = Math.max(1, Math.ceil(lookaheadOf(limit, controller.pressed) / 2));
     if (claimRoom(limit) < batch) return false;
     if (origin === undefined) return true;
-    const ahead = aheadOf(deps.perOriginConcurrency);
+    const ahead = lookaheadOf(deps.perOriginConcurrency, controller.pressed);
     const room = gate.room(origin, deps.now(), waitingPerOrigin.get(origin) ?? 0);
     return room >= Math.max(1, Math.ceil(ahead / 2));
   }
