@@ -156,11 +156,22 @@ export function createWorker(deps: WorkerDeps): Worker {
   let stopping = false;
   /** Set by wake(); the next sleep returns at once instead of waiting. */
   let woken = false;
+  /**
+   * Set when the last claim took every due callback it could: fewer than it asked, no origin at
+   * its room, none passed over. A slot that frees is then no reason to claim again; new work
+   * comes with wake() (a commit), at its due time or at the poll. Cleared by either of those.
+   */
+  let drained = false;
   let endSleep: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
   let stopped: Promise<void> | undefined;
 
   function wake(): void {
+    drained = false;
+    wakeLoop();
+  }
+
+  function wakeLoop(): void {
     woken = true;
     endSleep?.();
   }
@@ -179,7 +190,10 @@ export function createWorker(deps: WorkerDeps): Worker {
         resolve();
       }
       endSleep = () => {
-        if (stopping || wakeable) done();
+        if (!stopping && !wakeable) return;
+        // The wake that ends this sleep is the one this turn answers.
+        woken = false;
+        done();
       };
     });
   }
@@ -243,7 +257,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const job = handle(claim, decidedNow, ticket).finally(() => {
       inFlight.delete(job);
       startWaiting();
-      if (claimWanted(ticket.origin)) wake();
+      if (!drained && claimWanted(ticket.origin)) wakeLoop();
     });
     inFlight.add(job);
   }
@@ -272,6 +286,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       }
       if (now > item.startBy || gate.holds(item.origin, now)) {
         countWaiting(item.origin, -1);
+        // Due again once released: the next claim may take it.
+        drained = false;
         written(queue.release(item.claim));
         continue;
       }
@@ -336,11 +352,19 @@ export function createWorker(deps: WorkerDeps): Worker {
     controller.observeLag(first == null ? 0 : now - first);
 
     const startBy = deps.now() + deps.startWithinMs;
+    const perOrigin = new Map<string, number>();
     for (const { claim, decidedNow } of claimed) {
       const origin = callbackOriginOf(claim.callbackUrl);
       waiting.push({ claim, decidedNow, origin, startBy });
       countWaiting(origin, 1);
+      perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
     }
+    drained =
+      claimed.length < asked &&
+      rooms.blocked.length === 0 &&
+      [...perOrigin].every(
+        ([origin, count]) => count < (rooms.byOrigin[origin] ?? rooms.perOrigin),
+      );
     startWaiting();
 
     // Under pressure a pause that commits do not cut short, so claims are batched.

@@ -135,6 +135,33 @@ describe('the worker', () => {
     expect(slow.peak()).toBe(16);
   });
 
+  it('one request at a time: one claim each, not a second one when its slot frees', async () => {
+    receiver = await startReceiver(answer(204));
+    service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });
+    const target = service;
+    const { queue } = service.store;
+    const claimDue = queue.claimDue.bind(queue);
+    const claims: number[] = [];
+    queue.claimDue = async (options) => {
+      const claimed = await claimDue(options);
+      claims.push(claimed.length);
+      return claimed;
+    };
+    service.worker.start();
+    // Its first claim, and on PostgreSQL the wake once LISTEN is connected.
+    await waitFor(() => claims.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = claims.length;
+    for (let i = 0; i < 5; i++) {
+      const id = await submit(target, receiver.url);
+      await waitFor(() => allDelivered(target, [id]));
+      // Its record commits after the slot frees; give a claim that would follow time to run.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Each commit wakes the loop for one claim; the callback it took was all there was.
+    expect(claims.slice(first)).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('claims and decides a new request as soon as it is committed, not at the next poll', async () => {
     receiver = await startReceiver(() => {});
     service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });

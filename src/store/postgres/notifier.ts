@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { createClient } from './pool.ts';
 
 /**
  * Wake-ups across instances: after a commit that stored requests, an instance sends NOTIFY (at
  * most one per THROTTLE_MS, the last one never dropped); every instance LISTENs on a connection of
- * its own and wakes its worker. Polling stays the backstop: a notification lost while a listener
- * reconnects costs at most a poll interval, and every (re)connect wakes the worker once so that
- * it re-polls at once.
+ * its own and wakes its worker for the notifications of the others (the payload names the sender:
+ * its own commits have woken its worker already). Polling stays the backstop: a notification lost
+ * while a listener reconnects costs at most a poll interval, and every (re)connect wakes the
+ * worker once so that it re-polls at once.
  *
  * LISTEN needs a session that stays on one server connection: behind PgBouncer in transaction
  * mode it does not work, and DATABASE_LISTEN=off turns it off (poll-only).
@@ -39,10 +41,11 @@ export function createNotifier({
   let listener: pg.Client | undefined;
   let reconnect: NodeJS.Timeout | undefined;
   let closed = false;
+  const self = randomUUID();
 
   function send(): void {
     lastSent = Date.now();
-    pool.query('SELECT pg_notify($1, $2)', [CHANNEL, '']).catch(() => {
+    pool.query('SELECT pg_notify($1, $2)', [CHANNEL, self]).catch(() => {
       // Polling finds the work anyway.
     });
   }
@@ -65,7 +68,9 @@ export function createNotifier({
       reconnect.unref();
     };
     client.on('error', retry);
-    client.on('notification', () => onWake());
+    client.on('notification', ({ payload }) => {
+      if (payload !== self) onWake();
+    });
     client
       .connect()
       .then(() => client.query(`LISTEN ${CHANNEL}`))
