@@ -236,6 +236,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     try {
       const processed = await processCallback(deps, claim, decidedNow, abort.signal);
       outcome = processed.outcome;
+      // Anything but a delivery may have scheduled a retry: the next claim looks up its time.
+      if (outcome?.kind !== 'delivered') drained = false;
       written(processed.recorded.catch((error: unknown) => failed(claim, error)));
     } catch (error) {
       if (abort.signal.aborted) return; // released by stop()

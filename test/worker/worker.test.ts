@@ -162,6 +162,20 @@ describe('the worker', () => {
     expect(claims.slice(first)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('sends a retry at its time, not at the next poll, when nothing else is due', async () => {
+    receiver = await startReceiver((_received, index, response) => {
+      response.writeHead(index === 0 ? 503 : 204).end();
+    });
+    service = await buildService({
+      env: { WORKER_POLL_INTERVAL_MS: '60000', CALLBACK_RETRY_SCHEDULE: '300ms' },
+    });
+    service.worker.start();
+    const target = service;
+    const id = await submit(target, receiver.url);
+    await waitFor(() => allDelivered(target, [id]), { timeoutMs: 5_000 });
+    expect(receiver.received).toHaveLength(2);
+  });
+
   it('claims and decides a new request as soon as it is committed, not at the next poll', async () => {
     receiver = await startReceiver(() => {});
     service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });
