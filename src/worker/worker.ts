@@ -159,7 +159,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   /**
    * Set when the last claim took every due callback it could: fewer than it asked, no origin at
    * its room, none passed over. A slot that frees is then no reason to claim again; new work
-   * comes with wake() (a commit), at its due time or at the poll. Cleared by either of those.
+   * comes with wake() (a commit, or the record of an attempt that may have scheduled a retry), at
+   * its due time or at the poll. Cleared by wake() and by a release here.
    */
   let drained = false;
   let endSleep: (() => void) | undefined;
@@ -236,9 +237,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     try {
       const processed = await processCallback(deps, claim, decidedNow, abort.signal);
       outcome = processed.outcome;
-      // Anything but a delivery may have scheduled a retry: the next claim looks up its time.
-      if (outcome?.kind !== 'delivered') drained = false;
-      written(processed.recorded.catch((error: unknown) => failed(claim, error)));
+      const recorded = processed.recorded.catch((error: unknown) => failed(claim, error));
+      written(recorded);
+      // Anything but a delivery may have scheduled a retry: once that is committed, a claim
+      // looks up its time (on PostgreSQL the record commits apart from the worker's claims).
+      if (outcome?.kind !== 'delivered') void recorded.then(wake);
     } catch (error) {
       if (abort.signal.aborted) return; // released by stop()
       await failed(claim, error);
@@ -354,17 +357,17 @@ export function createWorker(deps: WorkerDeps): Worker {
     controller.observeLag(first == null ? 0 : now - first);
 
     const startBy = deps.now() + deps.startWithinMs;
-    const perOrigin = new Map<string, number>();
+    const claimedPerOrigin = new Map<string, number>();
     for (const { claim, decidedNow } of claimed) {
       const origin = callbackOriginOf(claim.callbackUrl);
       waiting.push({ claim, decidedNow, origin, startBy });
       countWaiting(origin, 1);
-      perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
+      claimedPerOrigin.set(origin, (claimedPerOrigin.get(origin) ?? 0) + 1);
     }
     drained =
       claimed.length < asked &&
       rooms.blocked.length === 0 &&
-      [...perOrigin].every(
+      [...claimedPerOrigin].every(
         ([origin, count]) => count < (rooms.byOrigin[origin] ?? rooms.perOrigin),
       );
     startWaiting();
