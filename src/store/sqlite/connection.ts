@@ -10,10 +10,10 @@ export type ConnectionOptions = {
 };
 
 /**
- * The page cache of each connection, in KiB: SQLite's own default. better-sqlite3
- * builds SQLite with 16 MB instead, which the writer's connection fills as the database grows
- * (its malloc arena held 18.5 MB under load); the operating system's page cache still holds
- * the file, so a page that drops out of this one is a read from memory, not from the disk.
+ * The page cache of each connection, in KiB: SQLite's own default. better-sqlite3 builds SQLite
+ * with 16 MB instead, which the writer's connection fills as the database grows (its malloc arena
+ * held 18.5 MB under load); the operating system's page cache still holds the file, so a page
+ * that drops out of this one is a read from memory, not from the disk.
  */
 const PAGE_CACHE_KIB = 2000;
 

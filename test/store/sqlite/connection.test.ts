@@ -7,7 +7,7 @@ describe('a SQLite connection', () => {
     ['a file', () => `${tempDir()}/connection.db`],
     ['in memory', () => ':memory:'],
   ])(
-    'on %s: WAL, foreign keys, and a page cache of 2,000 KiB (better-sqlite3 builds in 16 MB)',
+    'on %s: foreign keys, synchronous FULL, and a page cache of 2,000 KiB (better-sqlite3 builds in 16 MB)',
     (_, pathOf) => {
       const client = openConnection({ path: pathOf(), sync: 'full' });
       try {
