@@ -34,8 +34,8 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     throw error;
   }
 
-  // Asynchronous writes of every line of a turn at once (see log-destination.ts). Flushed on
-  // every orderly exit.
+  // One write of every line of a turn at once (see log-destination.ts). Flushed on every orderly
+  // exit.
   const destination = logDestination(1);
   const log = pino({ level: config.logLevel, name: 'chargegate' }, destination);
   const exit = (code: number): never => {

@@ -26,6 +26,41 @@ describe('the log destination', () => {
     expect(readFileSync(path, 'utf8')).toBe(all.join(''));
   });
 
+  it('writes a regular file synchronously, once per turn: no write is left pending', () => {
+    // In a process of its own, so that nothing else there has a file operation in flight.
+    const path = `${tempDir()}/log`;
+    const script = `
+      import { openSync, readFileSync } from 'node:fs';
+      import { logDestination } from ${JSON.stringify(new URL('../src/log-destination.ts', import.meta.url).href)};
+      const destination = logDestination(openSync(${JSON.stringify(path)}, 'w'));
+      for (let i = 0; i < 40; i++) destination.write('{"line":' + i + '}\\n');
+      const before = readFileSync(${JSON.stringify(path)}, 'utf8');
+      // The destination's setImmediate runs first in the same check phase.
+      setImmediate(() => {
+        console.log(JSON.stringify({
+          before,
+          after: readFileSync(${JSON.stringify(path)}, 'utf8'),
+          // An asynchronous write would still be an FSReqCallback until a later poll phase.
+          resources: process.getActiveResourcesInfo(),
+        }));
+      });`;
+    const output = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const { before, after, resources } = JSON.parse(output) as {
+      before: string;
+      after: string;
+      resources: string[];
+    };
+    expect(before).toBe('');
+    expect(resources).not.toContain('FSReqCallback');
+    expect(after).toBe(Array.from({ length: 40 }, (_, i) => `{"line":${i}}\n`).join(''));
+  });
+
   it('writes what is still waiting synchronously on flushSync', () => {
     const path = `${tempDir()}/log`;
     const fd = openSync(path, 'w');
