@@ -42,6 +42,13 @@ export function logDestination(fd: number): LogDestination {
   /** What a full pipe left unwritten, until its retry: flushSync writes it first. */
   let left: { data: Buffer; offset: number } | undefined;
 
+  /** The reader is gone (or the file refuses writes): nothing more can be logged. */
+  function end(): void {
+    closed = true;
+    writing = false;
+    waiting = [];
+  }
+
   function writeOut(data: Buffer, offset: number): void {
     left = undefined;
     write(fd, data, offset, data.length - offset, null, (error, written) => {
@@ -51,10 +58,7 @@ export function logDestination(fd: number): LogDestination {
           setTimeout(() => left && writeOut(left.data, left.offset), RETRY_MS).unref();
           return;
         }
-        // The reader is gone: nothing more can be logged.
-        closed = true;
-        writing = false;
-        waiting = [];
+        end();
         return;
       }
       if (offset + written < data.length) {
@@ -88,8 +92,7 @@ export function logDestination(fd: number): LogDestination {
         writeOut(data, offset);
         return;
       }
-      closed = true;
-      waiting = [];
+      end();
     }
   }
 

@@ -44,13 +44,8 @@ describe('the log destination', () => {
           resources: process.getActiveResourcesInfo(),
         }));
       });`;
-    const output = execFileSync(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const args = ['--import', 'tsx', '--input-type=module', '-e', script];
+    const output = execFileSync(process.execPath, args, { encoding: 'utf8' });
     const { before, after, resources } = JSON.parse(output) as {
       before: string;
       after: string;
