@@ -50,6 +50,12 @@ export type ChargegateDeps = {
    * (a SQLite file); else, and by default, on the event loop.
    */
   workerThread?: boolean;
+  /**
+   * With `workerThread`, run that thread at the lowest CPU priority, so that under a load that
+   * wants every core the kernel serves HTTP requests and their commits first (the process serves
+   * HTTP).
+   */
+  lowPriorityWorker?: boolean;
   /** The worker's thread failed while running (`workerThread`): the process should end. */
   onWorkerFailure?: (error: Error) => void;
 };
@@ -65,6 +71,7 @@ export async function createChargegate({
   breaker,
   metrics,
   workerThread = false,
+  lowPriorityWorker = false,
   onWorkerFailure = (error) => log.fatal({ err: error }, 'the callback worker failed'),
 }: ChargegateDeps): Promise<Chargegate> {
   const loadMonitor = createLoadMonitor();
@@ -83,6 +90,7 @@ export async function createChargegate({
         log,
         metrics,
         underPressure: pressure,
+        lowPriority: lowPriorityWorker,
         onFailure: onWorkerFailure,
       })
     : // Loaded only here: where the worker has a thread of its own, its HTTP client and

@@ -68,8 +68,10 @@ export async function serve({ http, worker: runWorker }: ServeOptions): Promise<
     log,
     metrics,
     runsWorker: runWorker,
-    // Off the event loop that serves HTTP, where the database allows it (a SQLite file).
+    // Off the event loop that serves HTTP, where the database allows it (a SQLite file), and
+    // below it and the writer in the kernel's eyes when both run in this process.
     workerThread: true,
+    lowPriorityWorker: http,
     onWorkerFailure: (error) => {
       log.fatal({ err: error }, 'the callback worker failed');
       exit(1);

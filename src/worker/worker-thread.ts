@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { openSharedQueue } from '../store/shared-queue.ts';
 import type { QueueShare } from '../store/store.ts';
+import { LOWEST_PRIORITY, lowerThisThreadsPriority } from '../thread-priority.ts';
 import { createCallbackWorker } from './callback-worker.ts';
 import type { CallbackWorkerSettings } from './callback-worker-settings.ts';
 import { createForwardedMetrics, type MetricReport } from './worker-metrics.ts';
@@ -22,6 +23,8 @@ export type WorkerThreadData = {
   settings: CallbackWorkerSettings;
   queue: QueueShare;
   logLevel: string;
+  /** Run at the lowest CPU priority: the process's HTTP event loop and its writer come first. */
+  lowPriority: boolean;
 };
 
 export type ToWorkerThread =
@@ -57,6 +60,12 @@ const log = pino(
     },
   },
 );
+
+if (data.lowPriority && !lowerThisThreadsPriority()) {
+  log.warn(
+    `the callback worker's thread could not take the lowest CPU priority (nice ${LOWEST_PRIORITY}): under a saturating load it competes with HTTP requests as an equal`,
+  );
+}
 
 const metrics = createForwardedMetrics((reports) => post({ type: 'metrics', reports }));
 let pressed = false;

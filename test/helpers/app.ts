@@ -32,6 +32,8 @@ export async function buildService(
     breaker?: BreakerOptions;
     /** Run the worker in its own thread, as `npm start` does (a SQLite file only). */
     workerThread?: boolean;
+    /** Run that thread at the lowest CPU priority, as `npm start` does. */
+    lowPriorityWorker?: boolean;
   } = {},
 ): Promise<TestService> {
   const config = testConfig(options.env);
@@ -58,6 +60,7 @@ export async function buildService(
     underPressure: options.underPressure,
     breaker: options.breaker,
     workerThread: options.workerThread,
+    lowPriorityWorker: options.lowPriorityWorker,
   });
   let closed = false;
   return {

@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validRequest } from '../helpers/app.ts';
-import { type RunningService, startService, tempDir } from '../helpers/process.ts';
+import {
+  type RunningService,
+  startService,
+  tempDir,
+  threadsAtLowestPriority,
+} from '../helpers/process.ts';
 
 let running: RunningService | undefined;
 afterEach(async () => {
@@ -29,6 +34,15 @@ describe('npm start', () => {
       .get();
     expect(migrations).toBeGreaterThanOrEqual(1);
   });
+
+  it.runIf(process.platform === 'linux')(
+    "runs the callback worker's thread, and only it, at the lowest CPU priority",
+    async () => {
+      running = await startService({ DATABASE_PATH: `${tempDir()}/cg.db` });
+      const pid = Number(/"pid":(\d+)/.exec(running.output())?.[1]);
+      expect(threadsAtLowestPriority(pid)).toBe(1);
+    },
+  );
 
   it('stops with one line naming a bad variable', async () => {
     running = await startService(

@@ -9,7 +9,7 @@ import {
   validRequest,
 } from '../helpers/app.ts';
 import { sqliteTestDatabase } from '../helpers/database.ts';
-import { tempDir } from '../helpers/process.ts';
+import { tempDir, threadsAtLowestPriority } from '../helpers/process.ts';
 import { answer, type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -37,13 +37,14 @@ async function migratedFile() {
   return database;
 }
 
-async function threaded(env: Record<string, string> = {}) {
+async function threaded(env: Record<string, string> = {}, lowPriorityWorker = false) {
   const { log, lines } = capturingLogger('info');
   const target = await buildService({
     database: await migratedFile(),
     env: { WEBHOOK_SECRET: SECRET, ...env },
     log,
     workerThread: true,
+    lowPriorityWorker,
     processMetrics: false,
   });
   return { target, lines };
@@ -84,6 +85,23 @@ describe('the worker in its own thread', () => {
       async () => (await stateOf(service as TestService, ids[0] as string)) === 'delivered',
     );
   });
+
+  it.runIf(process.platform === 'linux')(
+    'runs at the lowest CPU priority when asked to, as npm start asks, and at the usual one otherwise',
+    async () => {
+      const before = threadsAtLowestPriority(process.pid);
+      ({ target: service } = await threaded());
+      expect(threadsAtLowestPriority(process.pid)).toBe(before);
+      await service.close();
+      ({ target: service } = await threaded({}, true));
+      expect(threadsAtLowestPriority(process.pid)).toBe(before + 1);
+      // It still delivers.
+      receiver = await startReceiver(answer(204));
+      service.worker.start();
+      await postCreate(service, validRequest({ callbackUrl: receiver.url }));
+      await waitFor(async () => receiver && receiver.received.length === 1);
+    },
+  );
 
   it("reports the thread's attempts and decisions in /metrics and its log lines in the log", async () => {
     receiver = await startReceiver(answer(503));
