@@ -51,9 +51,9 @@ export type ChargegateDeps = {
    */
   workerThread?: boolean;
   /**
-   * With `workerThread`, run that thread at the lowest CPU priority, so that under a load that
-   * wants every core the kernel serves HTTP requests and their commits first (the process serves
-   * HTTP).
+   * With `workerThread`, lower that thread's CPU priority to `config.workerNice`, so that under a
+   * load that wants every core the kernel serves HTTP requests and their commits first (for a
+   * process that serves HTTP).
    */
   lowPriorityWorker?: boolean;
   /** The worker's thread failed while running (`workerThread`): the process should end. */
@@ -90,7 +90,7 @@ export async function createChargegate({
         log,
         metrics,
         underPressure: pressure,
-        lowPriority: lowPriorityWorker,
+        nice: lowPriorityWorker ? config.workerNice : 0,
         onFailure: onWorkerFailure,
       })
     : // Loaded only here: where the worker has a thread of its own, its HTTP client and

@@ -126,6 +126,7 @@ const envSchema = () =>
     WORKER_CONCURRENCY: integer(1, 10_000, 64),
     CALLBACK_CONCURRENCY_PER_ORIGIN: wholeNumber(1, 10_000).optional(),
     WORKER_POLL_INTERVAL_MS: integer(10, 60_000, 1_000),
+    WORKER_NICE: integer(0, 19, 19),
     RETENTION_DAYS: integer(1, 36_500, 30),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 20_000),
     WORKER_LEASE_MS: integer(1_000, 86_400_000, 60_000),
@@ -159,6 +160,11 @@ export type Config = Readonly<{
   /** Callback attempts in flight to one origin (scheme, host, port) at most. */
   callbackConcurrencyPerOrigin: number;
   workerPollIntervalMs: number;
+  /**
+   * The nice value of the worker's thread where the process also serves HTTP (Linux); 0 = the
+   * usual priority.
+   */
+  workerNice: number;
   retentionDays: number;
   shutdownTimeoutMs: number;
   workerLeaseMs: number;
@@ -219,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     callbackConcurrencyPerOrigin:
       e.CALLBACK_CONCURRENCY_PER_ORIGIN ?? defaultPerOriginConcurrency(e.WORKER_CONCURRENCY),
     workerPollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
+    workerNice: e.WORKER_NICE,
     retentionDays: e.RETENTION_DAYS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerLeaseMs: e.WORKER_LEASE_MS,

@@ -1,17 +1,15 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
-/** The lowest CPU priority (nice value) a thread can take. */
-export const LOWEST_PRIORITY = 19;
-
 /**
- * Gives the calling thread the lowest CPU priority, so that while the process's other threads
- * want every core, the kernel runs them first and this thread on what they leave; when cores are
- * free it runs as fast as ever. Linux schedules each thread on its own, and a thread's id for the
- * kernel is the last part of `/proc/thread-self`; elsewhere nothing changes. Raising a nice value
- * needs no privilege, but lowering it again does: the thread keeps it. Returns whether it was set.
+ * Lowers the calling thread's CPU priority to `nice` (1–19; 19 is the lowest), so that while the
+ * process's other threads want every core the kernel runs them first and this thread on what they
+ * leave; when cores are free it runs as fast as ever. Linux schedules each thread on its own, and
+ * a thread's id for the kernel is the last part of `/proc/thread-self`; elsewhere nothing changes.
+ * Raising a nice value needs no privilege, but lowering it again does: the thread keeps it.
+ * Returns whether it was set.
  */
-export function lowerThisThreadsPriority(): boolean {
+export function lowerThisThreadsPriority(nice: number): boolean {
   let threadId: number;
   try {
     threadId = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
@@ -20,7 +18,7 @@ export function lowerThisThreadsPriority(): boolean {
   }
   if (!Number.isSafeInteger(threadId)) return false;
   try {
-    setPriority(threadId, LOWEST_PRIORITY);
+    setPriority(threadId, nice);
     return true;
   } catch {
     return false;

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       maxConnections: 800,
       workerConcurrency: 64,
       callbackConcurrencyPerOrigin: 32,
+      workerNice: 19,
       retentionDays: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -69,6 +70,7 @@ describe('loadConfig', () => {
       MAX_CONNECTIONS: '50',
       WORKER_CONCURRENCY: '8',
       CALLBACK_CONCURRENCY_PER_ORIGIN: '8',
+      WORKER_NICE: '0',
     });
     expect(config).toMatchObject({
       port: 0,
@@ -84,6 +86,7 @@ describe('loadConfig', () => {
       maxConnections: 50,
       workerConcurrency: 8,
       callbackConcurrencyPerOrigin: 8,
+      workerNice: 0,
     });
     expect(config.callbackAllowedCidrs).toHaveLength(2);
   });
@@ -111,6 +114,8 @@ describe('loadConfig', () => {
       /CALLBACK_ALLOWED_CIDRS "127.0.0.1" is not a CIDR range/,
     ],
     ['WORKER_CONCURRENCY', '0', /WORKER_CONCURRENCY must be at least 1/],
+    ['WORKER_NICE', '20', /WORKER_NICE must be at most 19/],
+    ['WORKER_NICE', '-5', /WORKER_NICE must be a whole number from 0 to 19/],
     ['WEBHOOK_SECRET', 'whsec_c2hvcnQ=', /WEBHOOK_SECRET must encode 24 to 64 bytes/],
     ['REQUEST_TIMEOUT_MS', '0', /REQUEST_TIMEOUT_MS must be at least 100/],
     ['MAX_CONNECTIONS', '0', /MAX_CONNECTIONS must be at least 1/],

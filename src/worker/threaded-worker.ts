@@ -21,8 +21,8 @@ export type ThreadedWorkerDeps = {
   log: Logger;
   metrics: WorkerMetrics;
   underPressure: () => boolean;
-  /** Run the thread at the lowest CPU priority (see `worker-thread.ts`). */
-  lowPriority: boolean;
+  /** The thread's nice value, 0 = unchanged (see `worker-thread.ts`). */
+  nice: number;
   /** The thread failed (it threw, or exited while it should run): the worker is gone. */
   onFailure: (error: Error) => void;
 };
@@ -46,11 +46,11 @@ export async function startThreadedWorker({
   log,
   metrics,
   underPressure,
-  lowPriority,
+  nice,
   onFailure,
 }: ThreadedWorkerDeps): Promise<CallbackWorker> {
   const thread = spawnThread(THREAD_URL, {
-    workerData: { settings, queue, logLevel: log.level, lowPriority } satisfies WorkerThreadData,
+    workerData: { settings, queue, logLevel: log.level, nice } satisfies WorkerThreadData,
     transferList: [queue.port],
     execArgv: [],
     resourceLimits: THREAD_LIMITS,

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { openSharedQueue } from '../store/shared-queue.ts';
 import type { QueueShare } from '../store/store.ts';
-import { LOWEST_PRIORITY, lowerThisThreadsPriority } from '../thread-priority.ts';
+import { lowerThisThreadsPriority } from '../thread-priority.ts';
 import { createCallbackWorker } from './callback-worker.ts';
 import type { CallbackWorkerSettings } from './callback-worker-settings.ts';
 import { createForwardedMetrics, type MetricReport } from './worker-metrics.ts';
@@ -23,8 +23,11 @@ export type WorkerThreadData = {
   settings: CallbackWorkerSettings;
   queue: QueueShare;
   logLevel: string;
-  /** Run at the lowest CPU priority: the process's HTTP event loop and its writer come first. */
-  lowPriority: boolean;
+  /**
+   * This thread's nice value (0 = unchanged): above 0 the process's HTTP event loop and its
+   * writer thread come first.
+   */
+  nice: number;
 };
 
 export type ToWorkerThread =
@@ -61,9 +64,9 @@ const log = pino(
   },
 );
 
-if (data.lowPriority && !lowerThisThreadsPriority()) {
+if (data.nice > 0 && !lowerThisThreadsPriority(data.nice)) {
   log.warn(
-    `the callback worker's thread could not take the lowest CPU priority (nice ${LOWEST_PRIORITY}): under a saturating load it competes with HTTP requests as an equal`,
+    `the callback worker's thread could not take nice ${data.nice} (WORKER_NICE): under a saturating load it competes with HTTP requests as an equal`,
   );
 }
 

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOWEST_PRIORITY } from '../../src/thread-priority.ts';
 import { ADMIN_TOKEN } from './config.ts';
 import { waitFor } from './wait.ts';
 
@@ -21,13 +20,13 @@ export type RunningService = {
   signal(name: NodeJS.Signals): void;
 };
 
-/** How many threads of a process run at the lowest CPU priority (Linux: by their nice value). */
-export function threadsAtLowestPriority(pid: number): number {
-  return readdirSync(`/proc/${pid}/task`).filter((id) => {
+/** The nice value of each thread of a process (Linux), in no particular order. */
+export function threadNiceValues(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((id) => {
     const stat = readFileSync(`/proc/${pid}/task/${id}/stat`, 'utf8');
     // Field 19 of the line; the fields after the command's closing parenthesis start at 3.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === LOWEST_PRIORITY;
-  }).length;
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
 }
 
 export function tempDir(prefix = 'chargegate-test-'): string {

@@ -6,7 +6,7 @@ import {
   type RunningService,
   startService,
   tempDir,
-  threadsAtLowestPriority,
+  threadNiceValues,
 } from '../helpers/process.ts';
 
 let running: RunningService | undefined;
@@ -40,7 +40,9 @@ describe('npm start', () => {
     async () => {
       running = await startService({ DATABASE_PATH: `${tempDir()}/cg.db` });
       const pid = Number(/"pid":(\d+)/.exec(running.output())?.[1]);
-      expect(threadsAtLowestPriority(pid)).toBe(1);
+      const nice = threadNiceValues(pid);
+      expect(nice.filter((value) => value === 19)).toHaveLength(1);
+      expect(nice.filter((value) => value !== 19 && value !== nice[0])).toEqual([]);
     },
   );
 
