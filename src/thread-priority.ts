@@ -1,13 +1,14 @@
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 
 /**
  * Lowers the calling thread's CPU priority to `nice` (1–19; 19 is the lowest), so that while the
  * process's other threads want every core the kernel runs them first and this thread on what they
  * leave; when cores are free it runs as fast as ever. Linux schedules each thread on its own, and
  * a thread's id for the kernel is the last part of `/proc/thread-self`; elsewhere nothing changes.
- * Raising a nice value needs no privilege, but lowering it again does: the thread keeps it.
- * Returns whether it was set.
+ * Raising a nice value needs no privilege, but lowering it again does: the thread keeps it, and
+ * a thread already at `nice` or above (a process started with `nice`) stays where it is. Returns
+ * whether the thread runs at `nice` or lower a priority.
  */
 export function lowerThisThreadsPriority(nice: number): boolean {
   let threadId: number;
@@ -18,7 +19,7 @@ export function lowerThisThreadsPriority(nice: number): boolean {
   }
   if (!Number.isSafeInteger(threadId)) return false;
   try {
-    setPriority(threadId, nice);
+    if (getPriority(threadId) < nice) setPriority(threadId, nice);
     return true;
   } catch {
     return false;
