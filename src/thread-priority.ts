@@ -11,17 +11,22 @@ import { getPriority, setPriority } from 'node:os';
  * whether the thread runs at `nice` or lower a priority.
  */
 export function lowerThisThreadsPriority(nice: number): boolean {
-  let threadId: number;
-  try {
-    threadId = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
-  } catch {
-    return false;
-  }
-  if (!Number.isSafeInteger(threadId)) return false;
+  const threadId = thisThreadsId();
+  if (threadId === undefined) return false;
   try {
     if (getPriority(threadId) < nice) setPriority(threadId, nice);
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The calling thread's id for the kernel (Linux), or undefined where it cannot be told. */
+export function thisThreadsId(): number | undefined {
+  try {
+    const id = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    return Number.isSafeInteger(id) ? id : undefined;
+  } catch {
+    return undefined;
   }
 }

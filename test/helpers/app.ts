@@ -32,7 +32,7 @@ export async function buildService(
     breaker?: BreakerOptions;
     /** Run the worker in its own thread, as `npm start` does (a SQLite file only). */
     workerThread?: boolean;
-    /** Run that thread at the lowest CPU priority, as `npm start` does. */
+    /** Run that thread at `WORKER_NICE`, as `npm start` does. */
     lowPriorityWorker?: boolean;
   } = {},
 ): Promise<TestService> {
