@@ -13,9 +13,10 @@ import {
 
 /**
  * The batching half of every SQLite writer: the writes asked for in one turn of the event loop go
- * out together at its end, to whatever runs them (an executor), and each promise settles with its
- * own write's result once that write's transaction has committed. `writer.ts` has the executors
- * of the main thread; the port writer below is the one of another thread.
+ * out together at its end, or by `SEND_AT` within it, to whatever runs them (an executor), and
+ * each promise settles with its own write's result once that write's transaction has committed.
+ * `writer.ts` has the executors of the main thread; the port writer below is the one of another
+ * thread.
  */
 
 export type Writer = {
@@ -34,6 +35,17 @@ export type Writer = {
   attach(): MessagePort | undefined;
 };
 
+/**
+ * A batch goes out as soon as it holds this many writes, before the end of its turn. Under a
+ * burst one turn parses the requests of many connections, about 100 µs each on a 2-core VM, and
+ * the writer thread would wait for the last of them: sent by twelves, the first writes commit
+ * while the event loop still parses the rest, their answers go out sooner, and the connections
+ * stop moving as one convoy that leaves the event loop idle during every commit. Twelve requests
+ * take the event loop about as long to parse as the thread takes to commit a transaction
+ * (bench/README.md, "On a tenth VM").
+ */
+export const SEND_AT = 12;
+
 type Item = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
 /** Runs one batch and answers its outcome once its transaction has committed (or failed). */
@@ -45,7 +57,7 @@ export type Executor = {
 
 /**
  * The batching half of a writer, over any executor: the writes of one turn of the event loop go
- * out together at its end; each promise settles with its own write's result.
+ * out together at its end, by `SEND_AT` at most; each promise settles with its own write's result.
  */
 export function createBatchingWriter(
   executor: Executor,
@@ -72,8 +84,13 @@ export function createBatchingWriter(
     }
   }
 
+  /** At the end of a turn: what it gathered since the last batch went out. */
   function send(): void {
     scheduled = false;
+    if (ops.length > 0) dispatch();
+  }
+
+  function dispatch(): void {
     const batch = items;
     const sent = ops;
     items = [];
@@ -98,9 +115,11 @@ export function createBatchingWriter(
       return new Promise((resolve, reject) => {
         ops.push({ kind, args } as WriteOp);
         items.push({ resolve: resolve as Item['resolve'], reject });
-        if (scheduled) return;
-        scheduled = true;
-        setImmediate(send);
+        if (ops.length >= SEND_AT) dispatch();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(send);
+        }
       });
     },
     async flush() {

@@ -10,14 +10,14 @@ import { type BatchOutcome, createBatchRunner, type SerializedError } from './wr
 
 /**
  * Group commit through the writer thread. The writes asked for in one turn of the event loop go
- * to the thread as one batch at the end of that turn, whether or not it is still committing an
- * earlier one: the thread commits together every batch that has arrived by the time it is free
+ * to the thread as one batch at the end of that turn (in batches of `SEND_AT` when the turn asks
+ * for more), whether or not it is still committing an earlier one: the thread commits together every batch that has arrived by the time it is free
  * (`writer-thread.ts`), so the busier the service, the larger the commits, and the event loop
  * never waits for a commit before sending the next batch. Each promise settles only after the
  * commit of its write, so an acknowledgement is never sent for a row that was not committed.
  *
  * An in-memory database has no file a second connection could open: its batches run on the main
- * connection, the same statements in the same kind of transaction, at the end of the turn.
+ * connection, the same statements in the same kind of transaction, when the batch goes out.
  */
 export type WriterOptions = ConnectionOptions & {
   /** The main thread's connection: an in-memory database's batches run on it. */
