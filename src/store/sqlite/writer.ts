@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { siblingModule, spawnThread } from '../../spawn-thread.ts';
-import { createBatchingWriter, type Executor, type Writer } from './batching-writer.ts';
+import { createBatchingWriter, type Executor, SEND_AT, type Writer } from './batching-writer.ts';
 import { type ConnectionOptions, isMemoryPath } from './connection.ts';
 import type { FileIdentity } from './file-identity.ts';
 import type { WriterData, WriterMessage, WriterReply } from './writer-thread.ts';
@@ -38,7 +38,7 @@ export function createWriter(options: WriterOptions): Writer {
         { path: options.path, sync: options.sync, opened: options.file.opened },
         onCommit,
       );
-  return createBatchingWriter(executor, options.onFailure);
+  return createBatchingWriter(executor, { onFailure: options.onFailure, sendAt: SEND_AT });
 }
 
 /** An error from a thread arrives as what survived cloning: maybe only its `code`. */

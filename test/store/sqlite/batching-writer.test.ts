@@ -23,10 +23,10 @@ function recordingExecutor() {
 const probe = (now: number) => ({ now });
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('the batching writer', () => {
+describe("the main thread's batching writer", () => {
   it('sends a batch as soon as it holds SEND_AT writes, and the rest of the turn at its end', async () => {
     const { batches, executor } = recordingExecutor();
-    const writer = createBatchingWriter(executor);
+    const writer = createBatchingWriter(executor, { sendAt: SEND_AT });
     const count = 2 * SEND_AT + 3;
     const results = Array.from({ length: count }, (_, at) => writer.run('probe', probe(at)));
     // Within the turn: the full batches have gone out, the last few wait for its end.
@@ -43,7 +43,7 @@ describe('the batching writer', () => {
 
   it('sends nothing more at the end of a turn whose writes all went out in full batches', async () => {
     const { batches, executor } = recordingExecutor();
-    const writer = createBatchingWriter(executor);
+    const writer = createBatchingWriter(executor, { sendAt: SEND_AT });
     const results = Array.from({ length: SEND_AT }, (_, at) => writer.run('probe', probe(at)));
     expect(batches.map((batch) => batch.length)).toEqual([SEND_AT]);
     await endOfTurn();
@@ -53,11 +53,24 @@ describe('the batching writer', () => {
 
   it('sends fewer writes than SEND_AT together at the end of their turn', async () => {
     const { batches, executor } = recordingExecutor();
-    const writer = createBatchingWriter(executor);
+    const writer = createBatchingWriter(executor, { sendAt: SEND_AT });
     const results = [writer.run('probe', probe(1)), writer.run('probe', probe(2))];
     expect(batches).toEqual([]);
     await endOfTurn();
     expect(batches.map((batch) => batch.length)).toEqual([2]);
     expect(await Promise.all(results)).toEqual([probe(1), probe(2)]);
+  });
+});
+
+describe("a batching writer without sendAt, as the worker thread's port writer is", () => {
+  it('sends all the writes of a turn together at its end, however many', async () => {
+    const { batches, executor } = recordingExecutor();
+    const writer = createBatchingWriter(executor);
+    const count = 3 * SEND_AT;
+    const results = Array.from({ length: count }, (_, at) => writer.run('probe', probe(at)));
+    expect(batches).toEqual([]);
+    await endOfTurn();
+    expect(batches.map((batch) => batch.length)).toEqual([count]);
+    expect(await Promise.all(results)).toEqual(Array.from({ length: count }, (_, at) => probe(at)));
   });
 });
