@@ -13,10 +13,10 @@ import {
 
 /**
  * The batching half of every SQLite writer: the writes asked for in one turn of the event loop go
- * out together at its end (the main thread's `SEND_AT` at a time), to whatever runs them (an
- * executor), and each promise settles with its own write's result once that write's transaction
- * has committed. `writer.ts` has the executors of the main thread; the port writer below is the
- * one of another thread.
+ * out together at its end (or `sendAt` at a time), to whatever runs them (an executor), and each
+ * promise settles with its own write's result once that write's transaction has committed.
+ * `writer.ts` has the executors of the main thread; the port writer below is the one of another
+ * thread.
  */
 
 export type Writer = {
@@ -34,18 +34,6 @@ export type Writer = {
    */
   attach(): MessagePort | undefined;
 };
-
-/**
- * The main thread's writer sends a batch as soon as it holds this many writes, before the end of
- * its turn. Under a burst one turn parses the requests of many connections, about 100 µs each on
- * a 2-core VM, and the writer thread would wait for the last of them: sent by twelves, the first
- * writes commit while the event loop still parses the rest, their answers go out sooner, and the
- * connections stop moving as one convoy that leaves the event loop idle during every commit.
- * Twelve requests take the event loop about as long to parse as the thread takes to commit a
- * transaction (bench/README.md, "On a tenth VM"). The callback worker's thread keeps whole turns:
- * no client waits on its batches.
- */
-export const SEND_AT = 12;
 
 type Item = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 

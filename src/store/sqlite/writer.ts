@@ -2,19 +2,32 @@ import { once } from 'node:events';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { siblingModule, spawnThread } from '../../spawn-thread.ts';
-import { createBatchingWriter, type Executor, SEND_AT, type Writer } from './batching-writer.ts';
+import { createBatchingWriter, type Executor, type Writer } from './batching-writer.ts';
 import { type ConnectionOptions, isMemoryPath } from './connection.ts';
 import type { FileIdentity } from './file-identity.ts';
 import type { WriterData, WriterMessage, WriterReply } from './writer-thread.ts';
 import { type BatchOutcome, createBatchRunner, type SerializedError } from './writes.ts';
 
 /**
+ * The main thread's writer sends a batch as soon as it holds this many writes, before the end of
+ * its turn. Under a burst one turn parses the requests of many connections, about 100 µs each on
+ * a 2-core VM, and the writer thread would wait for the last of them: sent by twelves, the first
+ * writes commit while the event loop still parses the rest, their answers go out sooner, and the
+ * connections stop moving as one convoy that leaves the event loop idle during every commit.
+ * Twelve requests take the event loop about as long to parse as the thread takes to commit a
+ * transaction (bench/README.md, "On a tenth VM"). The callback worker's thread keeps whole turns:
+ * no client waits on its batches.
+ */
+export const SEND_AT = 12;
+
+/**
  * Group commit through the writer thread. The writes asked for in one turn of the event loop go
- * to the thread as one batch at the end of that turn (in batches of `SEND_AT` when the turn asks
- * for more), whether or not it is still committing an earlier one: the thread commits together every batch that has arrived by the time it is free
- * (`writer-thread.ts`), so the busier the service, the larger the commits, and the event loop
- * never waits for a commit before sending the next batch. Each promise settles only after the
- * commit of its write, so an acknowledgement is never sent for a row that was not committed.
+ * to the thread as one batch at the end of that turn (`SEND_AT` at a time when the turn asks for
+ * more), whether or not it is still committing an earlier one: the thread commits together every
+ * batch that has arrived by the time it is free (`writer-thread.ts`), so the busier the service,
+ * the larger the commits, and the event loop never waits for a commit before sending the next
+ * batch. Each promise settles only after the commit of its write, so an acknowledgement is never
+ * sent for a row that was not committed.
  *
  * An in-memory database has no file a second connection could open: its batches run on the main
  * connection, the same statements in the same kind of transaction, when the batch goes out.

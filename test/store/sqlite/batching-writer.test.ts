@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createBatchingWriter,
-  type Executor,
-  SEND_AT,
-} from '../../../src/store/sqlite/batching-writer.ts';
+import { createBatchingWriter, type Executor } from '../../../src/store/sqlite/batching-writer.ts';
+import { SEND_AT } from '../../../src/store/sqlite/writer.ts';
 import type { WriteOp } from '../../../src/store/sqlite/writes.ts';
 
 /** An executor that keeps every batch it is given and answers each write with its arguments. */
