@@ -164,6 +164,32 @@ describe('the worker', () => {
     expect(claims.slice(first)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('asks when the next callback falls due with its claim, not a round trip after it', async () => {
+    receiver = await startReceiver(answer(204));
+    service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });
+    const target = service;
+    const { queue } = service.store;
+    const claimDue = queue.claimDue.bind(queue);
+    const nextDueAfter = queue.nextDueAfter.bind(queue);
+    const events: string[] = [];
+    queue.claimDue = async (options) => {
+      events.push('claim asked');
+      const claimed = await claimDue(options);
+      events.push(`claim answered (${claimed.length})`);
+      return claimed;
+    };
+    queue.nextDueAfter = (at) => {
+      events.push('next due asked');
+      return nextDueAfter(at);
+    };
+    const id = await submit(service, receiver.url);
+    service.worker.start();
+    await waitFor(() => allDelivered(target, [id]));
+    // The claim took fewer than it asked for, so the loop needed the next due time: it was on its
+    // way before the claim's answer came back.
+    expect(events.slice(0, 3)).toEqual(['claim asked', 'next due asked', 'claim answered (1)']);
+  });
+
   it('sends a retry at its time, not at the next poll, when nothing else is due', async () => {
     receiver = await startReceiver((_received, index, response) => {
       response.writeHead(index === 0 ? 503 : 204).end();
