@@ -36,6 +36,32 @@ describe('load monitor', () => {
     }
   });
 
+  it('takes a moment of saturation for no pressure, and three intervals of it in a row for pressure', async () => {
+    const monitor = createLoadMonitor({ intervalMs: 50 });
+    const saturatedIntervals = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        for (let r = 0; r < 10; r++) monitor.requestStarted();
+        busy(60);
+        await tick(0);
+      }
+    };
+    monitor.start();
+    try {
+      await saturatedIntervals(2);
+      expect(monitor.underPressure()).toBe(false);
+
+      // A quiet moment between: the count starts again.
+      await tick(120);
+      await saturatedIntervals(2);
+      expect(monitor.underPressure()).toBe(false);
+
+      await saturatedIntervals(1);
+      expect(monitor.underPressure()).toBe(true);
+    } finally {
+      monitor.stop();
+    }
+  });
+
   it('takes a trickle of requests on a busy loop for no pressure, and a stream for pressure', async () => {
     // 100 requests per second over 50 ms intervals: 5 per interval make traffic.
     const monitor = createLoadMonitor({ intervalMs: 50, minRequestRate: 100 });
