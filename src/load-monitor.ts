@@ -3,12 +3,12 @@ import { performance } from 'node:perf_hooks';
 /**
  * Whether the process is saturated by HTTP traffic: the event loop was busy for more than
  * `threshold` of each of the last few intervals while requests kept arriving, at least
- * `minRequestRate` per second. A trickle (a load balancer's health checks, a metrics scrape, an operator's page) is
- * not traffic: where the worker shares the event loop, its own busyness during a drain would
- * otherwise count as pressure whenever one such request arrived, and slow the drain down. It is
- * the sensor of the worker's delivery controller (`worker/delivery-controller.ts`), which then
- * backs off so that acknowledgements, which callers wait for, keep their latency. Sampled on a
- * timer, so asking costs nothing.
+ * `minRequestRate` per second. A trickle (a load balancer's health checks, a metrics scrape, an
+ * operator's page) is not traffic: where the worker shares the event loop, its own busyness during
+ * a drain would otherwise count as pressure whenever one such request arrived, and slow the drain
+ * down. It is the sensor of the worker's delivery controller (`worker/delivery-controller.ts`),
+ * which then backs off so that acknowledgements, which callers wait for, keep their latency.
+ * Sampled on a timer, so asking costs nothing.
  *
  * The threshold is well below 1: an event loop serving a saturating load waits part of each turn
  * for its commits (they run in the writer thread), so it shows about 0.7 busy, not 1, while the
