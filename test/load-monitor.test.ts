@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { createLoadMonitor } from '../src/load-monitor.ts';
+import { createLoadMonitor, type LoadMonitor } from '../src/load-monitor.ts';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function busy(ms: number) {
   const end = Date.now() + ms;
   while (Date.now() < end) {}
+}
+
+/** `count` intervals (of 50 ms) of a busy loop, with `requestsEach` requests arriving in each. */
+async function busyIntervals(monitor: LoadMonitor, count: number, requestsEach: number) {
+  for (let i = 0; i < count; i++) {
+    for (let r = 0; r < requestsEach; r++) monitor.requestStarted();
+    busy(60);
+    await tick(0);
+  }
 }
 
 describe('load monitor', () => {
@@ -15,17 +24,10 @@ describe('load monitor', () => {
       expect(monitor.underPressure()).toBe(false);
 
       // Busy without requests: the worker's own work is no reason to hold back.
-      for (let i = 0; i < 4; i++) {
-        busy(60);
-        await tick(0);
-      }
+      await busyIntervals(monitor, 4, 0);
       expect(monitor.underPressure()).toBe(false);
 
-      for (let i = 0; i < 4; i++) {
-        for (let r = 0; r < 10; r++) monitor.requestStarted();
-        busy(60);
-        await tick(0);
-      }
+      await busyIntervals(monitor, 4, 10);
       expect(monitor.underPressure()).toBe(true);
 
       monitor.requestStarted();
@@ -38,24 +40,17 @@ describe('load monitor', () => {
 
   it('takes a moment of saturation for no pressure, and three intervals of it in a row for pressure', async () => {
     const monitor = createLoadMonitor({ intervalMs: 50 });
-    const saturatedIntervals = async (count: number) => {
-      for (let i = 0; i < count; i++) {
-        for (let r = 0; r < 10; r++) monitor.requestStarted();
-        busy(60);
-        await tick(0);
-      }
-    };
     monitor.start();
     try {
-      await saturatedIntervals(2);
+      await busyIntervals(monitor, 2, 10);
       expect(monitor.underPressure()).toBe(false);
 
       // A quiet moment between: the count starts again.
       await tick(120);
-      await saturatedIntervals(2);
+      await busyIntervals(monitor, 2, 10);
       expect(monitor.underPressure()).toBe(false);
 
-      await saturatedIntervals(1);
+      await busyIntervals(monitor, 1, 10);
       expect(monitor.underPressure()).toBe(true);
     } finally {
       monitor.stop();
@@ -65,20 +60,13 @@ describe('load monitor', () => {
   it('takes a trickle of requests on a busy loop for no pressure, and a stream for pressure', async () => {
     // 100 requests per second over 50 ms intervals: 5 per interval make traffic.
     const monitor = createLoadMonitor({ intervalMs: 50, minRequestRate: 100 });
-    const busyIntervals = async (requestsEach: number) => {
-      for (let i = 0; i < 4; i++) {
-        for (let r = 0; r < requestsEach; r++) monitor.requestStarted();
-        busy(60);
-        await tick(0);
-      }
-    };
     monitor.start();
     try {
-      await busyIntervals(1);
+      await busyIntervals(monitor, 4, 1);
       expect(monitor.underPressure()).toBe(false);
-      await busyIntervals(20);
+      await busyIntervals(monitor, 4, 20);
       expect(monitor.underPressure()).toBe(true);
-      await busyIntervals(1);
+      await busyIntervals(monitor, 4, 1);
       expect(monitor.underPressure()).toBe(false);
     } finally {
       monitor.stop();
