@@ -28,9 +28,14 @@ afterEach(async () => {
 const authorizationInfo = (allowed: string, extra: Record<string, unknown> = {}) =>
   envelope(1000, { allowed, token: tokenObject(DRIVER), ...extra });
 
+/**
+ * The authorizer against a fake eMSP. Its default deadline is far beyond any answer's time (each
+ * try may take a third of it), so that on a loaded machine no try of a test about answers times
+ * out; the tests about time set their own.
+ */
 async function ocpi(
   respond: EmspRespond,
-  { timeoutMs = 1_000, tokenType = 'RFID' as OcpiTokenType, calls = [] as AuthorizerCall[] } = {},
+  { timeoutMs = 6_000, tokenType = 'RFID' as OcpiTokenType, calls = [] as AuthorizerCall[] } = {},
 ) {
   emsp = await startFakeEmsp(TOKEN, respond);
   return createOcpiAuthorizer({
