@@ -27,7 +27,7 @@ export type ControllerBounds = {
 };
 
 export type ControllerSample = {
-  /** HTTP traffic saturated the process over the last interval. */
+  /** HTTP traffic saturates the process: the load monitor's reading (`load-monitor.ts`) now. */
   pressed: boolean;
   /** How late the oldest callback claimed lately was (now − its due time). */
   lagMs: number;
