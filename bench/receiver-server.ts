@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { monotonicMs } from './lib/clock.ts';
+import { ID_WORDS, packId } from './lib/id-list.ts';
 import type { FromReceiver, ReceiverSummary, ToReceiver } from './lib/receiver-protocol.ts';
 
 /**
@@ -16,24 +17,111 @@ if (!secret) throw new Error('WEBHOOK_SECRET is required');
 const webhook = new Webhook(secret);
 const verifyEvery = Number(process.env.VERIFY_EVERY ?? '25');
 
-type Arrival = { atMs: number; webhookId: string };
-
 /**
- * First arrivals by requestId, spread over many maps. A Map rehashes every entry at once when it
- * grows: at 1,048,576 entries (a full run's receiver holds more) that took 114 ms on the
- * development VM, a stall that showed as the e2e phase's worst latency though chargegate had
- * sent on time. Maps of a few thousand entries each grow in well under a millisecond.
+ * First arrivals by requestId: when each came (monotonic ms) and a hash of its `webhook-id`, in
+ * typed arrays keyed by the UUID's four words, so that the million and more a full run records
+ * are no objects for the garbage collector to walk (see `lib/id-list.ts`: as strings and objects
+ * they made a heap whose major collections took both cores). Open addressing, spread over many
+ * tables: each doubles on its own, a few thousand entries at a time, so no growth ever stalls the
+ * receiver the way one Map of a million entries did when it rehashed (114 ms on the development VM,
+ * which showed as the e2e phase's worst latency though chargegate had sent on time).
  */
 const SHARDS = 256;
-const shards = Array.from({ length: SHARDS }, () => new Map<string, Arrival>());
-function shardOf(requestId: string): Map<string, Arrival> {
-  // FNV-1a over the id: spreads ids of any shape, UUIDs and time-ordered ones alike.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < requestId.length; i++) {
-    hash = Math.imul(hash ^ requestId.charCodeAt(i), 0x01000193);
-  }
-  return shards[(hash >>> 0) % SHARDS] as Map<string, Arrival>;
+type Table = { keys: Uint32Array; atMs: Float64Array; tags: Uint32Array; size: number };
+const newTable = (capacity: number): Table => ({
+  keys: new Uint32Array(capacity * ID_WORDS),
+  atMs: new Float64Array(capacity), // 0 = empty: monotonic time is never 0 while the machine runs
+  tags: new Uint32Array(capacity),
+  size: 0,
+});
+const tables = Array.from({ length: SHARDS }, () => newTable(1024));
+
+function hashOf(words: Uint32Array, at: number): number {
+  let hash = Math.imul((words[at] as number) ^ 0x9e3779b9, 0x85ebca6b);
+  hash = Math.imul(hash ^ (words[at + 1] as number) ^ (hash >>> 13), 0xc2b2ae35);
+  hash = Math.imul(hash ^ (words[at + 2] as number) ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (words[at + 3] as number) ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
 }
+
+/** The slot of the id at `words[at…]` in `table`: where it is, or the empty one it would take. */
+function slotOf(table: Table, hash: number, words: Uint32Array, at: number): number {
+  const mask = table.atMs.length - 1;
+  for (let slot = (hash >>> 8) & mask; ; slot = (slot + 1) & mask) {
+    if (table.atMs[slot] === 0) return slot;
+    const key = slot * ID_WORDS;
+    if (
+      table.keys[key] === words[at] &&
+      table.keys[key + 1] === words[at + 1] &&
+      table.keys[key + 2] === words[at + 2] &&
+      table.keys[key + 3] === words[at + 3]
+    ) {
+      return slot;
+    }
+  }
+}
+
+function put(
+  table: Table,
+  slot: number,
+  words: Uint32Array,
+  at: number,
+  atMs: number,
+  tag: number,
+): void {
+  table.keys.set(words.subarray(at, at + ID_WORDS), slot * ID_WORDS);
+  table.atMs[slot] = atMs;
+  table.tags[slot] = tag;
+  table.size++;
+}
+
+/** Doubles a table past half full. */
+function grown(table: Table): Table {
+  const bigger = newTable(table.atMs.length * 2);
+  for (let slot = 0; slot < table.atMs.length; slot++) {
+    if (table.atMs[slot] === 0) continue;
+    const at = slot * ID_WORDS;
+    const to = slotOf(bigger, hashOf(table.keys, at), table.keys, at);
+    put(bigger, to, table.keys, at, table.atMs[slot] as number, table.tags[slot] as number);
+  }
+  return bigger;
+}
+
+/** The first arrival of the id at `words[at…]`, or undefined. */
+function arrivalOf(words: Uint32Array, at: number): { atMs: number; tag: number } | undefined {
+  const hash = hashOf(words, at);
+  const table = tables[hash % SHARDS] as Table;
+  const slot = slotOf(table, hash, words, at);
+  const atMs = table.atMs[slot] as number;
+  return atMs === 0 ? undefined : { atMs, tag: table.tags[slot] as number };
+}
+
+/** Records a first arrival; false when the id had arrived before. */
+function recordArrival(words: Uint32Array, at: number, atMs: number, tag: number): boolean {
+  const hash = hashOf(words, at);
+  let table = tables[hash % SHARDS] as Table;
+  if (table.atMs[slotOf(table, hash, words, at)] !== 0) return false;
+  if ((table.size + 1) * 2 > table.atMs.length) {
+    table = grown(table);
+    tables[hash % SHARDS] = table;
+  }
+  put(table, slotOf(table, hash, words, at), words, at, atMs, tag);
+  return true;
+}
+
+/**
+ * FNV-1a of a `webhook-id`: a duplicate whose hash differs changed its id (a change that keeps
+ * the same 32-bit hash, one in about four billion, would go unseen).
+ */
+function tagOf(webhookId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < webhookId.length; i++) {
+    hash = Math.imul(hash ^ webhookId.charCodeAt(i), 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+const idWords = new Uint32Array(ID_WORDS);
 const summary: ReceiverSummary = {
   callbacks: 0,
   distinct: 0,
@@ -59,6 +147,7 @@ function record(atMs: number, body: string, headers: Record<string, string | und
   }
   if (
     typeof payload.requestId !== 'string' ||
+    !packId(payload.requestId, idWords, 0) ||
     webhookId === undefined ||
     headers['webhook-timestamp'] === undefined ||
     headers['webhook-signature'] === undefined
@@ -69,13 +158,11 @@ function record(atMs: number, body: string, headers: Record<string, string | und
   const status = String(payload.status);
   summary.statuses[status] = (summary.statuses[status] ?? 0) + 1;
 
-  const arrivals = shardOf(payload.requestId);
-  const first = arrivals.get(payload.requestId);
-  if (first) {
+  const tag = tagOf(webhookId);
+  if (!recordArrival(idWords, 0, atMs, tag)) {
     summary.duplicates++;
-    if (first.webhookId !== webhookId) summary.webhookIdChanged++;
+    if (arrivalOf(idWords, 0)?.tag !== tag) summary.webhookIdChanged++;
   } else {
-    arrivals.set(payload.requestId, { atMs, webhookId });
     summary.distinct++;
   }
 
@@ -104,6 +191,15 @@ const server = createServer((request, response) => {
   });
 });
 
+/** Each id's first arrival (monotonic ms), NaN for one that never came. */
+function arrivalsOf(ids: Uint32Array): Float64Array {
+  const arrivals = new Float64Array(ids.length / ID_WORDS);
+  for (let i = 0; i < arrivals.length; i++) {
+    arrivals[i] = arrivalOf(ids, i * ID_WORDS)?.atMs ?? Number.NaN;
+  }
+  return arrivals;
+}
+
 const send = (message: FromReceiver) => process.send?.(message);
 
 process.on('message', (message: ToReceiver) => {
@@ -115,7 +211,7 @@ process.on('message', (message: ToReceiver) => {
       send({
         type: 'query',
         seq: message.seq,
-        arrivals: message.ids.map((id) => shardOf(id).get(id)?.atMs ?? null),
+        arrivals: arrivalsOf(message.ids),
         summary,
       });
       break;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { accountCallbacks } from './lib/callbacks.ts';
 import { chargegateAdmin, type Drain } from './lib/chargegate-admin.ts';
 import { measureEndToEnd } from './lib/e2e.ts';
+import type { IdList } from './lib/id-list.ts';
 import { machineInfo } from './lib/machine.ts';
 import { type BenchOptions, OptionsError, parseOptions, USAGE } from './lib/options.ts';
 import { DRIVER_ID, requestBodies } from './lib/payload.ts';
@@ -169,7 +170,7 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
     const callbacksDuringRun = (await receiver.summary()).callbacks - callbacksBefore;
     const measured = { ...run, cpu, callbacksDuringRun };
     if (name === 'baseline') return { ...measured, drain: null };
-    for (const id of ackIds) acknowledged.push(id);
+    acknowledged.append(ackIds);
     // The next run starts without a backlog, so chargegate's worker still delivering this run's
     // callbacks takes no CPU from it (the baseline above all).
     return { ...measured, drain: await admin.waitForDrain(drainTimeoutMs) };
@@ -206,7 +207,7 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
       meter: () => cpuMeter(pids),
     });
     ensureRunning(children, `the e2e phase at ${rate} req/s`);
-    for (const id of measured.acknowledged) acknowledged.push(id);
+    acknowledged.append(measured.acknowledged);
     return measured.record;
   };
   // The latency target's phase runs before the sustained ones, as the README orders them: what
@@ -224,7 +225,7 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
     origins: string[],
     waitForDrain: (() => Promise<Drain>) | undefined,
     servers: ServerProcess[],
-  ): Promise<{ record: SustainedRecord; ackIds: string[] }> => {
+  ): Promise<{ record: SustainedRecord; ackIds: IdList }> => {
     note(`sustained: ${label}, ${o.sustainedS} s of saturating load, then its drain`);
     const measured = await sustained({
       label,
@@ -267,7 +268,7 @@ async function bench(o: BenchOptions, dir: string, children: Children): Promise<
     () => admin.waitForDrain(drainTimeoutMs),
     [chargegate],
   );
-  for (const id of sqlite.ackIds) acknowledged.push(id);
+  acknowledged.append(sqlite.ackIds);
 
   const postgres: { skipped: string | null } = { skipped: null };
   if (o.postgresUrl === null) postgres.skipped = 'BENCH_POSTGRES_URL=off';

@@ -1,4 +1,5 @@
 import type { Admin } from './chargegate-admin.ts';
+import type { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import type { CallbackRecord } from './results.ts';
 
@@ -13,7 +14,7 @@ export async function accountCallbacks({
   drainTimeoutMs,
   otherCallbacks,
 }: {
-  acknowledged: string[];
+  acknowledged: IdList;
   admin: Admin;
   receiver: Receiver;
   drainTimeoutMs: number;
@@ -22,13 +23,19 @@ export async function accountCallbacks({
 }): Promise<CallbackRecord> {
   const finalDrain = await admin.waitForDrain(drainTimeoutMs);
   const { arrivals, summary } = await receiver.arrivals(acknowledged);
-  const lostIds = acknowledged.filter((_, i) => arrivals[i] === null);
-  const delivered = acknowledged.length - lostIds.length;
+  const lostSample: string[] = [];
+  let lost = 0;
+  arrivals.forEach((at, i) => {
+    if (!Number.isNaN(at)) return;
+    lost++;
+    if (lostSample.length < 20) lostSample.push(acknowledged.at(i));
+  });
+  const delivered = acknowledged.length - lost;
   return {
     acknowledged: acknowledged.length,
     delivered,
-    lost: lostIds.length,
-    lostSample: lostIds.slice(0, 20),
+    lost,
+    lostSample,
     unseenAcks: summary.distinct - otherCallbacks - delivered,
     receiver: summary,
     serverPending: await admin.countInState('pending'),

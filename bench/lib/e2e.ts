@@ -1,5 +1,6 @@
 import type { Admin } from './chargegate-admin.ts';
 import { sleep } from './clock.ts';
+import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import type { CpuUse, E2eRecord } from './results.ts';
 import { latencySummary, maxOf, percentile } from './stats.ts';
@@ -26,11 +27,11 @@ export type E2eOptions = {
 const PRE_ROLL_S = 2;
 
 const idsOf = (sent: SentRequest[]) =>
-  sent.flatMap((entry) => (entry.requestId === null ? [] : [entry.requestId]));
+  IdList.of(sent.flatMap((entry) => (entry.requestId === null ? [] : [entry.requestId])));
 
 export async function measureEndToEnd(
   o: E2eOptions,
-): Promise<{ record: E2eRecord; acknowledged: string[] }> {
+): Promise<{ record: E2eRecord; acknowledged: IdList }> {
   o.receiver.verifyAll(true);
   try {
     const load = { origin: o.origin, path: o.path, rate: o.rate, bodies: o.bodies };
@@ -45,16 +46,16 @@ export async function measureEndToEnd(
     const acked = sent.filter((entry) => entry.requestId !== null);
     const ids = idsOf(acked);
     const graceEnds = performance.now() + o.graceS * 1000;
-    let arrivals: (number | null)[] = [];
+    let arrivals: Float64Array = new Float64Array();
     for (;;) {
       arrivals = (await o.receiver.arrivals(ids)).arrivals;
-      if (arrivals.every((at) => at !== null) || performance.now() > graceEnds) break;
+      if (arrivals.every((at) => !Number.isNaN(at)) || performance.now() > graceEnds) break;
       await sleep(250);
     }
 
     const endToEnd = acked.flatMap((entry, i) => {
-      const at = arrivals[i];
-      return at === null || at === undefined ? [] : [at - entry.sentMs];
+      const at = arrivals[i] ?? Number.NaN;
+      return Number.isNaN(at) ? [] : [at - entry.sentMs];
     });
     const statusCodes: Record<string, number> = {};
     for (const entry of sent) {
@@ -79,12 +80,14 @@ export async function measureEndToEnd(
           entry.answeredMs === null ? [] : [entry.answeredMs - entry.sentMs],
         ),
       ),
-      lost: arrivals.filter((at) => at === null).length,
+      lost: arrivals.filter((at) => Number.isNaN(at)).length,
       graceS: o.graceS,
       senderLagMs: { p99: percentile(lags, 99), max: maxOf(lags) },
       cpu,
     };
-    return { record, acknowledged: [...idsOf(preRoll), ...ids] };
+    const acknowledged = idsOf(preRoll);
+    acknowledged.append(ids);
+    return { record, acknowledged };
   } finally {
     o.receiver.verifyAll(false);
   }

@@ -1,4 +1,5 @@
 import { sleep } from './clock.ts';
+import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import type { Target } from './throughput.ts';
 
@@ -13,7 +14,7 @@ export async function preflight(
   body: string,
   receiver: Receiver,
   timeoutMs = 15_000,
-): Promise<string[]> {
+): Promise<IdList> {
   const acknowledged: string[] = [];
   let chargegateOrigin = '';
   for (const target of targets) {
@@ -39,8 +40,9 @@ export async function preflight(
 
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const { arrivals } = await receiver.arrivals(acknowledged);
-    if (arrivals.every((at) => at !== null)) return acknowledged;
+    const ids = IdList.of(acknowledged);
+    const { arrivals } = await receiver.arrivals(ids);
+    if (arrivals.every((at) => !Number.isNaN(at))) return ids;
     if (performance.now() > deadline) {
       const views = await Promise.all(
         acknowledged.map((id) =>

@@ -7,7 +7,7 @@ export type ReceiverSummary = {
   distinct: number;
   /** Deliveries of a requestId after its first one (at-least-once delivery allows them). */
   duplicates: number;
-  /** Callbacks without a JSON body naming a requestId, or without the signature headers. */
+  /** Callbacks without a JSON body naming a UUID requestId, or without the signature headers. */
   malformed: number;
   /** Duplicates whose `webhook-id` differs from the first delivery's. */
   webhookIdChanged: number;
@@ -20,7 +20,12 @@ export type ReceiverSummary = {
 
 export type ToReceiver =
   | { type: 'verify'; all: boolean }
-  | { type: 'query'; seq: number; ids: string[] }
+  | {
+      type: 'query';
+      seq: number;
+      /** The UUIDs asked about, four 32-bit words each (`IdList.words()`). */
+      ids: Uint32Array;
+    }
   | { type: 'summary'; seq: number };
 
 export type FromReceiver =
@@ -28,8 +33,8 @@ export type FromReceiver =
   | {
       type: 'query';
       seq: number;
-      /** Monotonic ms of each id's first arrival (see clock.ts), null when it never came. */
-      arrivals: (number | null)[];
+      /** Monotonic ms of each id's first arrival (see clock.ts), NaN when it never came. */
+      arrivals: Float64Array;
       summary: ReceiverSummary;
     }
   | { type: 'summary'; seq: number; summary: ReceiverSummary };

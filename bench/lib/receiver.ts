@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { IdList } from './id-list.ts';
 import type { FromReceiver, ReceiverSummary, ToReceiver } from './receiver-protocol.ts';
 import { ROOT } from './spawn-server.ts';
 
@@ -10,8 +11,8 @@ export type Receiver = {
   pid: number;
   /** Verify every callback's signature (`true`) or a sample of them. */
   verifyAll(all: boolean): void;
-  /** First-arrival times (monotonic ms) of `ids`, null for those that never arrived. */
-  arrivals(ids: string[]): Promise<{ arrivals: (number | null)[]; summary: ReceiverSummary }>;
+  /** First-arrival times (monotonic ms) of `ids`, NaN for those that never arrived. */
+  arrivals(ids: IdList): Promise<{ arrivals: Float64Array; summary: ReceiverSummary }>;
   summary(): Promise<ReceiverSummary>;
   stop(): Promise<void>;
   readonly running: boolean;
@@ -92,7 +93,7 @@ export async function startReceiver({
       const reply = await ask<Extract<FromReceiver, { type: 'query' }>>({
         type: 'query',
         seq: ++seq,
-        ids,
+        ids: ids.words(),
       });
       return { arrivals: reply.arrivals, summary: reply.summary };
     },

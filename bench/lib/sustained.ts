@@ -1,5 +1,6 @@
 import type { Drain } from './chargegate-admin.ts';
 import { monotonicMs, sleep } from './clock.ts';
+import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import { hammer } from './throughput.ts';
 
@@ -46,7 +47,7 @@ export type SustainedOptions = {
 
 export async function sustained(
   o: SustainedOptions,
-): Promise<{ record: SustainedRecord; ackIds: string[] }> {
+): Promise<{ record: SustainedRecord; ackIds: IdList }> {
   const share = Math.max(1, Math.round(o.connections / o.origins.length));
   const startMs = monotonicMs();
   const runs = await Promise.all(
@@ -58,16 +59,17 @@ export async function sustained(
     ),
   );
   const drain = o.waitForDrain ? await o.waitForDrain() : null;
-  const ackIds = runs.flatMap((run) => run.ackIds);
+  const ackIds = new IdList();
+  for (const run of runs) ackIds.append(run.ackIds);
 
   const graceEnds = performance.now() + o.graceS * 1000;
-  let arrivals: (number | null)[] = [];
+  let arrivals: Float64Array = new Float64Array();
   for (;;) {
     arrivals = (await o.receiver.arrivals(ackIds)).arrivals;
-    if (arrivals.every((at) => at !== null) || performance.now() > graceEnds) break;
+    if (arrivals.every((at) => !Number.isNaN(at)) || performance.now() > graceEnds) break;
     await sleep(250);
   }
-  const arrived = arrivals.filter((at): at is number => at !== null);
+  const arrived = arrivals.filter((at) => !Number.isNaN(at));
   const lastMs = arrived.reduce((latest, at) => Math.max(latest, at), startMs);
   const spanS = (lastMs - startMs) / 1000;
   const durationS = runs[0]?.durationS ?? o.durationS;

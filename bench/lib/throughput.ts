@@ -1,4 +1,5 @@
 import autocannon, { type AutocannonRequest } from 'autocannon';
+import { IdList } from './id-list.ts';
 import { acknowledgedId } from './payload.ts';
 
 /**
@@ -25,20 +26,19 @@ export type ThroughputRun = {
   malformedAcks: number;
   latencyMs: { p50: number; p99: number; max: number };
   /** Every requestId the target acknowledged. */
-  ackIds: string[];
+  ackIds: IdList;
 };
 
 export async function hammer(
   target: Target,
   { bodies, connections, durationS }: { bodies: string[]; connections: number; durationS: number },
 ): Promise<ThroughputRun> {
-  const ackIds: string[] = [];
+  const ackIds = new IdList();
   let malformedAcks = 0;
   const onResponse: AutocannonRequest['onResponse'] = (status, body) => {
     if (status < 200 || status >= 300) return;
     const id = acknowledgedId(body);
-    if (id === undefined) malformedAcks++;
-    else ackIds.push(id);
+    if (id === undefined || !ackIds.push(id)) malformedAcks++;
   };
   // Fixed requests, not setupRequest: autocannon builds each buffer once, so generating load
   // costs the same per request for every target.
