@@ -11,12 +11,14 @@
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export const isUuid = (id: string): boolean => id.length === 36 && UUID.test(id);
+
 /** Words per id: a UUID is 128 bits. */
 export const ID_WORDS = 4;
 
 /** Writes the UUID `id` as four 32-bit words at `words[at…at+3]`; false (nothing written) if it is none. */
 export function packId(id: string, words: Uint32Array, at: number): boolean {
-  if (id.length !== 36 || !UUID.test(id)) return false;
+  if (!isUuid(id)) return false;
   words[at] = Number.parseInt(id.slice(0, 8), 16);
   words[at + 1] = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
   words[at + 2] = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CreateRequestInput } from '../../src/domain/charging-session-request.ts';
+import { isUuid } from './id-list.ts';
 
 /**
  * The request bodies every target gets: one driver (granted all stations, so every decision is
@@ -32,5 +33,5 @@ export function acknowledgedId(body: string): string | undefined {
   if (at === -1 || !body.includes('"status":"acknowledged"')) return undefined;
   const start = at + REQUEST_ID.length;
   const id = body.slice(start, start + UUID_LENGTH);
-  return body[start + UUID_LENGTH] === '"' ? id : undefined;
+  return body[start + UUID_LENGTH] === '"' && isUuid(id) ? id : undefined;
 }

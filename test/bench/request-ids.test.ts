@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ID_WORDS, IdList, packId, unpackId } from '../../bench/lib/id-list.ts';
+import { acknowledgedId } from '../../bench/lib/payload.ts';
 
 describe('the bench’s packed request ids', () => {
   it('gives back every UUID it was given, in order, across its chunks', () => {
@@ -40,5 +41,18 @@ describe('the bench’s packed request ids', () => {
     const id = randomUUID();
     expect(packId(id, words, 0)).toBe(true);
     expect(unpackId(words, 0)).toBe(id);
+  });
+});
+
+describe('the requestId the bench reads from an acknowledgement', () => {
+  it('is a UUID, or no acknowledgement at all', () => {
+    const id = randomUUID();
+    const answer = (requestId: string) =>
+      JSON.stringify({ status: 'acknowledged', requestId, stationId: randomUUID() });
+    expect(acknowledgedId(answer(id))).toBe(id);
+    expect(acknowledgedId(`{"result":{"data":${answer(id)}}}`)).toBe(id);
+    expect(acknowledgedId(answer('x'.repeat(36)))).toBeUndefined();
+    expect(acknowledgedId(answer(`${id}0`))).toBeUndefined();
+    expect(acknowledgedId(JSON.stringify({ status: 'failed', requestId: id }))).toBeUndefined();
   });
 });
