@@ -87,26 +87,35 @@ function grown(table: Table): Table {
   return bigger;
 }
 
-/** The first arrival of the id at `words[at…]`, or undefined. */
-function arrivalOf(words: Uint32Array, at: number): { atMs: number; tag: number } | undefined {
+/** When the id at `words[at…]` first arrived (monotonic ms), NaN if it never did. */
+function firstArrivalOf(words: Uint32Array, at: number): number {
   const hash = hashOf(words, at);
   const table = tables[hash % SHARDS] as Table;
-  const slot = slotOf(table, hash, words, at);
-  const atMs = table.atMs[slot] as number;
-  return atMs === 0 ? undefined : { atMs, tag: table.tags[slot] as number };
+  const atMs = table.atMs[slotOf(table, hash, words, at)] as number;
+  return atMs === 0 ? Number.NaN : atMs;
 }
 
-/** Records a first arrival; false when the id had arrived before. */
-function recordArrival(words: Uint32Array, at: number, atMs: number, tag: number): boolean {
+/**
+ * Records a first arrival and answers undefined; for an id that had arrived before, records
+ * nothing and answers the first arrival's tag.
+ */
+function recordArrival(
+  words: Uint32Array,
+  at: number,
+  atMs: number,
+  tag: number,
+): number | undefined {
   const hash = hashOf(words, at);
   let table = tables[hash % SHARDS] as Table;
-  if (table.atMs[slotOf(table, hash, words, at)] !== 0) return false;
+  let slot = slotOf(table, hash, words, at);
+  if (table.atMs[slot] !== 0) return table.tags[slot];
   if ((table.size + 1) * 2 > table.atMs.length) {
     table = grown(table);
     tables[hash % SHARDS] = table;
+    slot = slotOf(table, hash, words, at);
   }
-  put(table, slotOf(table, hash, words, at), words, at, atMs, tag);
-  return true;
+  put(table, slot, words, at, atMs, tag);
+  return undefined;
 }
 
 /**
@@ -159,11 +168,11 @@ function record(atMs: number, body: string, headers: Record<string, string | und
   summary.statuses[status] = (summary.statuses[status] ?? 0) + 1;
 
   const tag = tagOf(webhookId);
-  if (!recordArrival(idWords, 0, atMs, tag)) {
+  const firstTag = recordArrival(idWords, 0, atMs, tag);
+  if (firstTag === undefined) summary.distinct++;
+  else {
     summary.duplicates++;
-    if (arrivalOf(idWords, 0)?.tag !== tag) summary.webhookIdChanged++;
-  } else {
-    summary.distinct++;
+    if (firstTag !== tag) summary.webhookIdChanged++;
   }
 
   if (verifyAll || summary.callbacks % verifyEvery === 0) {
@@ -195,7 +204,7 @@ const server = createServer((request, response) => {
 function arrivalsOf(ids: Uint32Array): Float64Array {
   const arrivals = new Float64Array(ids.length / ID_WORDS);
   for (let i = 0; i < arrivals.length; i++) {
-    arrivals[i] = arrivalOf(ids, i * ID_WORDS)?.atMs ?? Number.NaN;
+    arrivals[i] = firstArrivalOf(ids, i * ID_WORDS);
   }
   return arrivals;
 }

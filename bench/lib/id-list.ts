@@ -26,17 +26,11 @@ export function packId(id: string, words: Uint32Array, at: number): boolean {
   return true;
 }
 
-const hex8 = (word: number) => word.toString(16).padStart(8, '0');
-
 /** The UUID at `words[at…at+3]`, in lower case. */
 export function unpackId(words: Uint32Array, at: number): string {
-  const [a, b, c, d] = [at, at + 1, at + 2, at + 3].map((i) => hex8(words[i] as number)) as [
-    string,
-    string,
-    string,
-    string,
-  ];
-  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;
+  const hex = (word: number) => (words[at + word] as number).toString(16).padStart(8, '0');
+  const [b, c] = [hex(1), hex(2)];
+  return `${hex(0)}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${hex(3)}`;
 }
 
 const CHUNK_IDS = 65_536;

@@ -39,8 +39,8 @@ export async function preflight(
   }
 
   const deadline = performance.now() + timeoutMs;
+  const ids = IdList.of(acknowledged);
   for (;;) {
-    const ids = IdList.of(acknowledged);
     const { arrivals } = await receiver.arrivals(ids);
     if (arrivals.every((at) => !Number.isNaN(at))) return ids;
     if (performance.now() > deadline) {
