@@ -70,7 +70,16 @@ describe('kill -9', () => {
     const ids = await Promise.all(
       Array.from({ length: 100 }, () => create(first.url, callbackUrl)),
     );
-    await waitFor(async () => (await view(first.url, ids[0] as string)).callback.attempts >= 1);
+    // Killed once its worker has begun failing against the refused origin. Any request will do:
+    // after five failures the origin's breaker holds the rest for its cool-down (5 s, then 10 s),
+    // so a given one, say the first created, may not be tried within the wait.
+    await waitFor(
+      async () => {
+        const views = await Promise.all(ids.map((id) => view(first.url, id)));
+        return views.some((v) => v.callback.attempts >= 1);
+      },
+      { intervalMs: 100, what: 'a first failed attempt' },
+    );
     expect(await first.kill9()).toBe('SIGKILL');
 
     receiver = await startReceiver(answer(204), port);
