@@ -28,7 +28,7 @@ export type CallbackWorkerDeps = {
   random?: () => number;
   /** True while HTTP traffic saturates the process: the delivery controller then backs off. */
   underPressure: () => boolean;
-  /** The share of a core the worker's own thread ran on since the last call, where it has one. */
+  /** The worker's own thread's busy share since the last call, where it has a thread. */
   busy?: () => number;
   breaker?: BreakerOptions;
 };

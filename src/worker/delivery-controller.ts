@@ -4,10 +4,9 @@
  * - Without pressure (HTTP traffic leaves the process room) the limit grows by a step per
  *   interval up to WORKER_CONCURRENCY.
  * - Under pressure, acknowledgements (which callers wait for) come first. Where the worker runs
- *   in a thread of its own, it keeps that thread within a busy budget, the share of a core it
- *   runs on (its CPU time, `thread-cpu.ts`; time spent waiting for a core is not busy): over it
- *   the limit halves, within it the limit may grow. So delivery goes on under a burst, at the
- *   pace the budget allows, whatever the receivers' speed. Where the worker shares the event loop with HTTP, its
+ *   in a thread of its own, it keeps that thread within a busy budget: over it the limit halves,
+ *   within it the limit may grow. So delivery goes on under a burst, at the pace the budget
+ *   allows, whatever the receivers' speed. Where the worker shares the event loop with HTTP, its
  *   own busyness cannot be told apart and the limit simply halves, down to `min`.
  * - Whatever the load, the limit never falls below a floor that grows with how late due callbacks
  *   run, reaching the whole concurrency at `fullLagMs`: a long burst cannot grow the backlog
@@ -23,7 +22,7 @@ export type ControllerBounds = {
   step: number;
   /** Lateness of due callbacks at which the floor reaches `max`. */
   fullLagMs: number;
-  /** Under pressure, the share of a core the worker's thread may run on. */
+  /** Under pressure, the share of its thread's time the worker may keep busy. */
   busyBudget: number;
 };
 
@@ -32,7 +31,7 @@ export type ControllerSample = {
   pressed: boolean;
   /** How late the oldest callback claimed lately was (now − its due time). */
   lagMs: number;
-  /** The share of a core the worker's own thread ran on over the last interval, where it has one. */
+  /** How busy the worker's own thread was over the last interval (0–1), where it has one. */
   busy?: number;
 };
 
@@ -85,7 +84,7 @@ export function createDeliveryController({
 }: {
   bounds: ControllerBounds;
   underPressure: () => boolean;
-  /** The share of a core the worker's own thread ran on since the last call, where it has one. */
+  /** The worker's own thread's busy share since the last call, where it has a thread of its own. */
   busy?: () => number;
   now: () => number;
   intervalMs?: number;

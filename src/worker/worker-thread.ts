@@ -1,8 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { openSharedQueue } from '../store/shared-queue.ts';
 import type { QueueShare } from '../store/store.ts';
-import { threadBusySampler } from '../thread-cpu.ts';
 import { lowerThisThreadsPriority } from '../thread-priority.ts';
 import { createCallbackWorker } from './callback-worker.ts';
 import type { CallbackWorkerSettings } from './callback-worker-settings.ts';
@@ -72,9 +72,14 @@ if (data.nice > 0 && !lowerThisThreadsPriority(data.nice)) {
 
 const metrics = createForwardedMetrics((reports) => post({ type: 'metrics', reports }));
 let pressed = false;
-// This thread's own CPU time: how much of a core the worker takes, between two controller
-// evaluations.
-const busy = threadBusySampler();
+// This thread's own event loop: how busy the worker keeps it, between two controller evaluations.
+let lastUtilization = performance.eventLoopUtilization();
+const busy = () => {
+  const now = performance.eventLoopUtilization();
+  const { utilization } = performance.eventLoopUtilization(now, lastUtilization);
+  lastUtilization = now;
+  return utilization;
+};
 const queue = openSharedQueue(data.queue);
 const { worker, close } = await createCallbackWorker({
   settings: data.settings,

@@ -52,8 +52,8 @@ export type WorkerDeps = ProcessDeps & {
   /** True while HTTP traffic saturates the process: the delivery controller then backs off. */
   underPressure?: () => boolean;
   /**
-   * The share of a core the worker's own thread ran on since the last call (0–1), where it runs in
-   * one: under pressure the delivery controller keeps it within a budget.
+   * How busy the worker's own thread was since the last call (0–1), where it runs in one: under
+   * pressure the delivery controller keeps it within a budget.
    */
   busy?: () => number;
   /** Lateness of due callbacks at which the worker takes its whole concurrency regardless. */
