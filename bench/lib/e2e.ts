@@ -1,5 +1,4 @@
 import type { Admin } from './chargegate-admin.ts';
-import { sleep } from './clock.ts';
 import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import type { CpuUse, E2eRecord } from './results.ts';
@@ -45,13 +44,7 @@ export async function measureEndToEnd(
 
     const acked = sent.filter((entry) => entry.requestId !== null);
     const ids = idsOf(acked);
-    const graceEnds = performance.now() + o.graceS * 1000;
-    let arrivals: Float64Array = new Float64Array();
-    for (;;) {
-      arrivals = (await o.receiver.arrivals(ids)).arrivals;
-      if (arrivals.every((at) => !Number.isNaN(at)) || performance.now() > graceEnds) break;
-      await sleep(250);
-    }
+    const arrivals = await o.receiver.awaitArrivals(ids, o.graceS * 1000);
 
     const endToEnd = acked.flatMap((entry, i) => {
       const at = arrivals[i] ?? Number.NaN;

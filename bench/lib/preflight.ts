@@ -1,4 +1,3 @@
-import { sleep } from './clock.ts';
 import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import type { Target } from './throughput.ts';
@@ -38,21 +37,15 @@ export async function preflight(
     }
   }
 
-  const deadline = performance.now() + timeoutMs;
   const ids = IdList.of(acknowledged);
-  for (;;) {
-    const { arrivals } = await receiver.arrivals(ids);
-    if (arrivals.every((at) => !Number.isNaN(at))) return ids;
-    if (performance.now() > deadline) {
-      const views = await Promise.all(
-        acknowledged.map((id) =>
-          fetch(`${chargegateOrigin}/api/charging-session-requests/${id}`).then((r) => r.text()),
-        ),
-      );
-      throw new Error(
-        `no callback within ${timeoutMs} ms for the preflight requests:\n${views.join('\n')}`,
-      );
-    }
-    await sleep(50);
-  }
+  const arrivals = await receiver.awaitArrivals(ids, timeoutMs, 50);
+  if (arrivals.every((at) => !Number.isNaN(at))) return ids;
+  const views = await Promise.all(
+    acknowledged.map((id) =>
+      fetch(`${chargegateOrigin}/api/charging-session-requests/${id}`).then((r) => r.text()),
+    ),
+  );
+  throw new Error(
+    `no callback within ${timeoutMs} ms for the preflight requests:\n${views.join('\n')}`,
+  );
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { sleep } from './clock.ts';
 import type { IdList } from './id-list.ts';
 import type { FromReceiver, ReceiverSummary, ToReceiver } from './receiver-protocol.ts';
 import { ROOT } from './spawn-server.ts';
@@ -13,6 +14,11 @@ export type Receiver = {
   verifyAll(all: boolean): void;
   /** First-arrival times (monotonic ms) of `ids`, NaN for those that never arrived. */
   arrivals(ids: IdList): Promise<{ arrivals: Float64Array; summary: ReceiverSummary }>;
+  /**
+   * Asks about `ids` every `pollMs` until all of them have arrived or `withinMs` has passed, and
+   * answers the last reply's arrival times.
+   */
+  awaitArrivals(ids: IdList, withinMs: number, pollMs?: number): Promise<Float64Array>;
   summary(): Promise<ReceiverSummary>;
   stop(): Promise<void>;
   readonly running: boolean;
@@ -82,6 +88,8 @@ export async function startReceiver({
       });
       child.send(message);
     });
+  const query = (ids: Uint32Array) =>
+    ask<Extract<FromReceiver, { type: 'query' }>>({ type: 'query', seq: ++seq, ids });
 
   return {
     url,
@@ -90,12 +98,17 @@ export async function startReceiver({
       child.send({ type: 'verify', all } satisfies ToReceiver);
     },
     async arrivals(ids) {
-      const reply = await ask<Extract<FromReceiver, { type: 'query' }>>({
-        type: 'query',
-        seq: ++seq,
-        ids: ids.words(),
-      });
+      const reply = await query(ids.words());
       return { arrivals: reply.arrivals, summary: reply.summary };
+    },
+    async awaitArrivals(ids, withinMs, pollMs = 250) {
+      const words = ids.words();
+      const ends = performance.now() + withinMs;
+      for (;;) {
+        const { arrivals } = await query(words);
+        if (arrivals.every((at) => !Number.isNaN(at)) || performance.now() > ends) return arrivals;
+        await sleep(pollMs);
+      }
     },
     async summary() {
       const reply = await ask<Extract<FromReceiver, { type: 'summary' }>>({

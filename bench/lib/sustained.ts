@@ -1,5 +1,5 @@
 import type { Drain } from './chargegate-admin.ts';
-import { monotonicMs, sleep } from './clock.ts';
+import { monotonicMs } from './clock.ts';
 import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
 import { hammer } from './throughput.ts';
@@ -62,13 +62,7 @@ export async function sustained(
   const ackIds = new IdList();
   for (const run of runs) ackIds.append(run.ackIds);
 
-  const graceEnds = performance.now() + o.graceS * 1000;
-  let arrivals: Float64Array = new Float64Array();
-  for (;;) {
-    arrivals = (await o.receiver.arrivals(ackIds)).arrivals;
-    if (arrivals.every((at) => !Number.isNaN(at)) || performance.now() > graceEnds) break;
-    await sleep(250);
-  }
+  const arrivals = await o.receiver.awaitArrivals(ackIds, o.graceS * 1000);
   const arrived = arrivals.filter((at) => !Number.isNaN(at));
   const lastMs = arrived.reduce((latest, at) => Math.max(latest, at), startMs);
   const spanS = (lastMs - startMs) / 1000;
