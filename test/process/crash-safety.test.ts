@@ -42,9 +42,13 @@ const view = async (url: string, requestId: string) =>
 
 /** The views of `ids` (at most 100, the test's whole database) from one page of the admin list. */
 async function viewsOf(url: string, ids: readonly string[]): Promise<(View | undefined)[]> {
+  if (ids.length > 100) throw new Error(`viewsOf reads one page of 100, not ${ids.length} ids`);
   const response = await fetch(`${url}/api/charging-session-requests?limit=100`, {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
+  if (!response.ok) {
+    throw new Error(`the admin list answered ${response.status}: ${await response.text()}`);
+  }
   const { data } = (await response.json()) as { data: View[] };
   const byId = new Map(data.map((v) => [v.requestId, v]));
   return ids.map((id) => byId.get(id));
