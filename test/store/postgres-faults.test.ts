@@ -1,12 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildService, postCreate, type TestService, validRequest } from '../helpers/app.ts';
 import { BACKEND } from '../helpers/database.ts';
-import { withAdmin } from '../helpers/postgres.ts';
+import { ADMIN_URL, withAdmin } from '../helpers/postgres.ts';
 
 /**
  * PostgreSQL that answers reads but refuses writes (a replica after a failover, a database set
  * read-only): creates answer 503 with Retry-After, /readyz fails `writable`, and both recover
- * without a restart once writes are accepted again.
+ * without a restart once writes are accepted again. And a server that closed the sessions behind
+ * the pool's idle connections: readiness answers for the database, not for those connections.
  */
 
 let service: TestService | undefined;
@@ -18,12 +20,38 @@ afterEach(async () => {
 async function readOnly(name: string, on: boolean) {
   await withAdmin(async (client) => {
     await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = ${on}`);
-    // Sessions take the setting when they start: end the ones that exist.
+    // Sessions take the setting when they start: end the ones that exist, and wait until they
+    // are gone.
     await client.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      'SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [name],
     );
   });
+}
+
+/**
+ * Ends the service's sessions and waits until their backends are gone, from another process and
+ * without yielding: when it returns, the pool's idle connections are closed by the server but the
+ * pool has not heard of it yet, as after a failover between two checks.
+ */
+function closeSessionsBehindThePool(name: string): number {
+  const script = `
+    import pg from 'pg';
+    const client = new pg.Client({ connectionString: process.env.ADMIN_URL });
+    await client.connect();
+    const { rows } = await client.query(
+      "SELECT pg_terminate_backend(pid, 5000) AS ended FROM pg_stat_activity WHERE datname = $1 AND application_name = 'chargegate'",
+      [process.env.NAME],
+    );
+    await client.end();
+    process.stdout.write(String(rows.filter((row) => row.ended).length));
+  `;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ADMIN_URL, NAME: name },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`ending the sessions failed: ${run.stderr}`);
+  return Number(run.stdout);
 }
 
 describe.runIf(BACKEND === 'postgres')('a PostgreSQL database that refuses writes', () => {
@@ -50,3 +78,21 @@ describe.runIf(BACKEND === 'postgres')('a PostgreSQL database that refuses write
     expect((await postCreate(target, validRequest())).statusCode).toBe(200);
   });
 });
+
+describe.runIf(BACKEND === 'postgres')(
+  "a PostgreSQL server that closed the pool's connections",
+  () => {
+    it('answers readiness from a fresh connection, not 503 from a closed one', async () => {
+      service = await buildService();
+      const target = service;
+      target.worker.start();
+      const name = new URL(target.database.env.DATABASE_URL as string).pathname.slice(1);
+      expect((await target.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+
+      expect(closeSessionsBehindThePool(name)).toBeGreaterThan(0);
+      const ready = await target.app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode, ready.body).toBe(200);
+      expect(ready.json()).toMatchObject({ status: 'ready' });
+    });
+  },
+);

@@ -80,6 +80,38 @@ export function isTransientPgError(error: unknown): boolean {
   return error.cause !== undefined && isTransientPgError(error.cause);
 }
 
+const CLOSED_CONNECTION_CODES = new Set(['57P01', 'ECONNRESET', 'EPIPE']);
+const CLOSED_CONNECTION_MESSAGES = /Connection terminated unexpectedly|not queryable/i;
+
+/**
+ * Whether an error says the connection it ran on had been closed under it (the server ended the
+ * session: a failover, a restart, `pg_terminate_backend`), so that another connection may well
+ * succeed. The pool drops a connection whose statement failed.
+ */
+function isClosedConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CLOSED_CONNECTION_CODES.has(code)) return true;
+  return CLOSED_CONNECTION_MESSAGES.test(error.message);
+}
+
+/**
+ * Runs `work` once more if the pooled connection it ran on turned out to be closed: for checks
+ * whose answer should be the database's state, not that of the idle connections the pool has not
+ * yet heard are gone. The second try waits a turn of the event loop, in which the pool hears of
+ * every other connection the server closed with that one and drops it. A database that is down
+ * fails the second try too.
+ */
+export async function againOnClosedConnection<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isClosedConnectionError(error)) throw error;
+    await new Promise((resolve) => setImmediate(resolve));
+    return await work();
+  }
+}
+
 /**
  * Runs `work` in a transaction on one pooled connection. A connection that failed is destroyed
  * instead of going back to the pool.
