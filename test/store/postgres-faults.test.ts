@@ -1,8 +1,17 @@
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPool, onLiveConnection } from '../../src/store/postgres/pool.ts';
 import { buildService, postCreate, type TestService, validRequest } from '../helpers/app.ts';
 import { BACKEND } from '../helpers/database.ts';
-import { ADMIN_URL, withAdmin } from '../helpers/postgres.ts';
+import {
+  ADMIN_URL,
+  createTestDatabase,
+  databaseUrl,
+  dropTestDatabase,
+  withAdmin,
+} from '../helpers/postgres.ts';
 
 /**
  * PostgreSQL that answers reads but refuses writes (a replica after a failover, a database set
@@ -12,9 +21,15 @@ import { ADMIN_URL, withAdmin } from '../helpers/postgres.ts';
  */
 
 let service: TestService | undefined;
+let pool: pg.Pool | undefined;
+let database: string | undefined;
 afterEach(async () => {
   await service?.close();
   service = undefined;
+  await pool?.end();
+  pool = undefined;
+  if (database) await dropTestDatabase(database);
+  database = undefined;
 });
 
 async function readOnly(name: string, on: boolean) {
@@ -47,10 +62,14 @@ function closeSessionsBehindThePool(name: string): number {
     process.stdout.write(String(rows.filter((row) => row.ended).length));
   `;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, ADMIN_URL, NAME: name },
     encoding: 'utf8',
+    timeout: 15_000,
   });
-  if (run.status !== 0) throw new Error(`ending the sessions failed: ${run.stderr}`);
+  if (run.error || run.status !== 0) {
+    throw new Error(`ending the sessions failed: ${run.error?.message ?? run.stderr}`);
+  }
   return Number(run.stdout);
 }
 
@@ -93,6 +112,49 @@ describe.runIf(BACKEND === 'postgres')(
       const ready = await target.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode, ready.body).toBe(200);
       expect(ready.json()).toMatchObject({ status: 'ready' });
+    });
+
+    it('runs a check again on another connection while the one it ran on was closed', async () => {
+      database = await createTestDatabase({ empty: true });
+      pool = createPool({ url: databaseUrl(database), size: 4, onError: () => {} });
+      const open = pool;
+      // Four idle connections, then all four closed behind the pool.
+      await Promise.all(
+        Array.from({ length: 4 }, () => open.query('SELECT pg_sleep(0.05)').then(() => undefined)),
+      );
+      expect(open.idleCount).toBe(4);
+      expect(closeSessionsBehindThePool(database)).toBe(4);
+
+      const errors: unknown[] = [];
+      const answer = await onLiveConnection(open, async (client) => {
+        try {
+          return (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one;
+        } catch (error) {
+          errors.push(error);
+          throw error;
+        }
+      });
+      expect(answer).toBe(1);
+      // The first try met a closed connection; by the second the pool had dropped all four.
+      expect(errors).toHaveLength(1);
+      expect((errors[0] as { code?: string }).code).toBe('57P01');
+      expect(open.totalCount).toBe(1);
+    });
+
+    it('does not retry opening a connection: a database that refuses answers at once', async () => {
+      // A port nothing listens on.
+      pool = createPool({
+        url: 'postgres://postgres@127.0.0.1:1/none',
+        size: 4,
+        onError: () => {},
+      });
+      let tries = 0;
+      await expect(
+        onLiveConnection(pool, async () => {
+          tries++;
+        }),
+      ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(tries).toBe(0);
     });
   },
 );

@@ -80,14 +80,14 @@ export function isTransientPgError(error: unknown): boolean {
   return error.cause !== undefined && isTransientPgError(error.cause);
 }
 
-const CLOSED_CONNECTION_CODES = new Set(['57P01', 'ECONNRESET', 'EPIPE']);
-const CLOSED_CONNECTION_MESSAGES = /Connection terminated unexpectedly|not queryable/i;
-
 /**
- * Whether an error says the connection it ran on had been closed under it (the server ended the
- * session: a failover, a restart, `pg_terminate_backend`), so that another connection may well
- * succeed. The pool drops a connection whose statement failed.
+ * The server ended the session (`57P01`: a restart, a failover, `pg_terminate_backend`; `57P05`:
+ * `idle_session_timeout`), or the socket was reset or closed under the statement.
  */
+const CLOSED_CONNECTION_CODES = new Set(['57P01', '57P05', 'ECONNRESET', 'EPIPE']);
+const CLOSED_CONNECTION_MESSAGES =
+  /Connection terminated unexpectedly|encountered a connection error and is not queryable/i;
+
 function isClosedConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
@@ -96,19 +96,28 @@ function isClosedConnectionError(error: unknown): boolean {
 }
 
 /**
- * Runs `work` once more if the pooled connection it ran on turned out to be closed: for checks
- * whose answer should be the database's state, not that of the idle connections the pool has not
- * yet heard are gone. The second try waits a turn of the event loop, in which the pool hears of
- * every other connection the server closed with that one and drops it. A database that is down
- * fails the second try too.
+ * Runs `work` on a pooled connection, and again on another one while the connection it ran on
+ * turns out to have been closed by the server: for checks whose answer should be the database's
+ * state, not that of idle connections the pool has not yet heard are gone. Each closed one is
+ * dropped, and each new try waits a turn of the event loop, in which the pool hears of the others
+ * whose closing has reached this host; at most one try per connection the pool may hold. Opening
+ * a connection is not retried: a database that is down or does not answer fails at once.
  */
-export async function againOnClosedConnection<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!isClosedConnectionError(error)) throw error;
+export async function onLiveConnection<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    const client = await pool.connect();
+    try {
+      const result = await work(client);
+      client.release();
+      return result;
+    } catch (error) {
+      client.release(error as Error);
+      if (!isClosedConnectionError(error) || tries > pool.options.max) throw error;
+    }
     await new Promise((resolve) => setImmediate(resolve));
-    return await work();
   }
 }
 

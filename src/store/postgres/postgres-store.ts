@@ -8,7 +8,7 @@ import { createDriverQueries } from './drivers.ts';
 import { createIntake } from './intake.ts';
 import { appliedMigrationCount, migrateDatabase, shippedMigrations } from './migrate.ts';
 import { createNotifier } from './notifier.ts';
-import { againOnClosedConnection, createPool, isTransientPgError } from './pool.ts';
+import { createPool, isTransientPgError, onLiveConnection } from './pool.ts';
 import { claimDue } from './queue/claim-due.ts';
 import { type FinishedAttempt, finishAttempts } from './queue/finish-attempts.ts';
 import { nextDueAfter } from './queue/next-due.ts';
@@ -59,8 +59,8 @@ export function createPostgresStore({
   const notifier = createNotifier({ url, pool, onError });
   const writes = createWriteHealth(
     () =>
-      againOnClosedConnection(() =>
-        pool.query(
+      onLiveConnection(pool, (client) =>
+        client.query(
           `INSERT INTO settings (key, value) VALUES ('health_probe', $1)
            ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
           [String(now())],
@@ -156,7 +156,7 @@ export function createPostgresStore({
     },
     async health() {
       try {
-        const applied = await againOnClosedConnection(() => appliedMigrationCount(pool));
+        const applied = await onLiveConnection(pool, appliedMigrationCount);
         return {
           database: true,
           migrations: applied >= shipped.length,
