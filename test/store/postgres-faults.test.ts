@@ -101,7 +101,7 @@ describe.runIf(BACKEND === 'postgres')('a PostgreSQL database that refuses write
 describe.runIf(BACKEND === 'postgres')(
   "a PostgreSQL server that closed the pool's connections",
   () => {
-    it('answers readiness from a fresh connection, not 503 from a closed one', async () => {
+    it('answers readiness from another connection, not 503 from a closed one', async () => {
       service = await buildService();
       const target = service;
       target.worker.start();
@@ -141,7 +141,7 @@ describe.runIf(BACKEND === 'postgres')(
       expect(open.totalCount).toBe(1);
     });
 
-    it('does not retry opening a connection: a database that refuses answers at once', async () => {
+    it('does not retry opening a connection: a database that refuses it fails the check', async () => {
       // A port nothing listens on.
       pool = createPool({
         url: 'postgres://postgres@127.0.0.1:1/none',

@@ -100,8 +100,9 @@ function isClosedConnectionError(error: unknown): boolean {
  * turns out to have been closed by the server: for checks whose answer should be the database's
  * state, not that of idle connections the pool has not yet heard are gone. Each closed one is
  * dropped, and each new try waits a turn of the event loop, in which the pool hears of the others
- * whose closing has reached this host; at most one try per connection the pool may hold. Opening
- * a connection is not retried: a database that is down or does not answer fails at once.
+ * whose closing has reached this host; at most one try more than the connections the pool may
+ * hold. Opening a connection is not retried: a database that refuses it or does not answer fails
+ * the check on its first try.
  */
 export async function onLiveConnection<T>(
   pool: pg.Pool,
