@@ -33,29 +33,26 @@ afterEach(async () => {
 });
 
 async function readOnly(name: string, on: boolean) {
-  await withAdmin(async (client) => {
-    await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = ${on}`);
-    // Sessions take the setting when they start: end the ones that exist, and wait until they
-    // are gone.
-    await client.query(
-      'SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [name],
-    );
-  });
+  await withAdmin((client) =>
+    client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = ${on}`),
+  );
+  // Sessions take the setting when they start: end the ones that exist.
+  endSessions(name);
 }
 
 /**
- * Ends the service's sessions and waits until their backends are gone, from another process and
- * without yielding: when it returns, the pool's idle connections are closed by the server but the
- * pool has not heard of it yet, as after a failover between two checks.
+ * Ends every session on database `name` and waits until their backends are gone, from another
+ * process and without yielding: when it returns, the pool's idle connections are closed by the
+ * server but the pool has not heard of it yet, as after a failover between two checks. Answers how
+ * many it ended.
  */
-function closeSessionsBehindThePool(name: string): number {
+function endSessions(name: string): number {
   const script = `
     import pg from 'pg';
     const client = new pg.Client({ connectionString: process.env.ADMIN_URL });
     await client.connect();
     const { rows } = await client.query(
-      "SELECT pg_terminate_backend(pid, 5000) AS ended FROM pg_stat_activity WHERE datname = $1 AND application_name = 'chargegate'",
+      'SELECT pg_terminate_backend(pid, 5000) AS ended FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [process.env.NAME],
     );
     await client.end();
@@ -108,7 +105,7 @@ describe.runIf(BACKEND === 'postgres')(
       const name = new URL(target.database.env.DATABASE_URL as string).pathname.slice(1);
       expect((await target.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
 
-      expect(closeSessionsBehindThePool(name)).toBeGreaterThan(0);
+      expect(endSessions(name)).toBeGreaterThan(0);
       const ready = await target.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode, ready.body).toBe(200);
       expect(ready.json()).toMatchObject({ status: 'ready' });
@@ -123,7 +120,7 @@ describe.runIf(BACKEND === 'postgres')(
         Array.from({ length: 4 }, () => open.query('SELECT pg_sleep(0.05)').then(() => undefined)),
       );
       expect(open.idleCount).toBe(4);
-      expect(closeSessionsBehindThePool(database)).toBe(4);
+      expect(endSessions(database)).toBe(4);
 
       const errors: unknown[] = [];
       const answer = await onLiveConnection(open, async (client) => {
