@@ -53,20 +53,30 @@ export const callbackUrlSchema = requiredString('callbackUrl')
     example: 'https://backend.example.com/chargegate/decisions',
   });
 
+/**
+ * The patterns are compiled once here: a regular expression literal inside a function is a new
+ * object each time it runs, and this runs for every request (in a loop, once per character).
+ */
+const HTTP_SCHEME = /^https?:\/\//i;
+const NO_HOST = /^https?:\/\/[/\\?#]/i;
+const WHITE_SPACE = /\s/;
+
 function hasSpaceOrControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code <= 0x20 || code === 0x7f || /\s/.test(text[i] as string)) return true;
+    if (code <= 0x20 || code === 0x7f) return true;
+    // ASCII's white space is all at or below 0x20; beyond ASCII, JavaScript's \s decides.
+    if (code > 0x7f && WHITE_SPACE.test(text[i] as string)) return true;
   }
   return false;
 }
 
 /** Says what is wrong with a callback URL, or undefined when it is acceptable. */
 export function callbackUrlProblem(text: string): string | undefined {
-  if (!/^https?:\/\//i.test(text)) {
+  if (!HTTP_SCHEME.test(text)) {
     return 'must be an absolute URL starting with http:// or https://';
   }
-  if (/^https?:\/\/[/\\?#]/i.test(text)) return 'must name a host';
+  if (NO_HOST.test(text)) return 'must name a host';
   if (hasSpaceOrControl(text)) return 'must not contain spaces or control characters';
   let url: URL;
   try {

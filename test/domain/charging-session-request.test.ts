@@ -112,6 +112,8 @@ describe('callbackUrl', () => {
     ['upper-case scheme', 'HTTPS://example.com/cb'],
     ['IPv6 literal', 'http://[2001:db8::1]/cb'],
     ['exactly 2048 characters', `https://example.com/${'a'.repeat(2048 - 20)}`],
+    ['a host beyond ASCII', 'https://bücher.example/cb'],
+    ['a path beyond ASCII', 'https://example.com/café/😀'],
   ])('accepts %s', (_name, value) => {
     expect(issuesFor('callbackUrl', value)).toEqual([]);
   });
@@ -133,6 +135,29 @@ describe('callbackUrl', () => {
     ],
     ['an empty host', 'http:///cb', 'must name a host'],
     ['a space', 'https://example.com/a b', 'must not contain spaces or control characters'],
+    ['a tab', 'https://example.com/a\tb', 'must not contain spaces or control characters'],
+    ['a NUL', 'https://example.com/a\u0000b', 'must not contain spaces or control characters'],
+    ['a DEL', 'https://example.com/a\u007fb', 'must not contain spaces or control characters'],
+    [
+      'a no-break space',
+      'https://example.com/a\u00a0b',
+      'must not contain spaces or control characters',
+    ],
+    [
+      'a line separator',
+      'https://example.com/a\u2028b',
+      'must not contain spaces or control characters',
+    ],
+    [
+      'an ideographic space',
+      'https://example.com/a\u3000b',
+      'must not contain spaces or control characters',
+    ],
+    [
+      'a byte order mark',
+      'https://example.com/a\ufeffb',
+      'must not contain spaces or control characters',
+    ],
     ['a bad port', 'https://example.com:99999/cb', 'is not a valid URL'],
   ])('refuses %s', (_name, value, problem) => {
     expect(issuesFor('callbackUrl', value)).toEqual([
