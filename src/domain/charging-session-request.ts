@@ -54,8 +54,8 @@ export const callbackUrlSchema = requiredString('callbackUrl')
   });
 
 /**
- * The patterns are compiled once here: a regular expression literal inside a function is a new
- * object each time it runs, and this runs for every request (in a loop, once per character).
+ * Made once, here: a regular expression literal inside a function is a new object each time it is
+ * evaluated, and these run for every request (`WHITE_SPACE` for each character beyond ASCII).
  */
 const HTTP_SCHEME = /^https?:\/\//i;
 const NO_HOST = /^https?:\/\/[/\\?#]/i;
