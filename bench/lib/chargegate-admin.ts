@@ -12,6 +12,14 @@ export type Admin = {
   ): Promise<{ count: number; more: boolean }>;
   /** Waits until no callback is pending; answers how long that took and what is left. */
   waitForDrain(timeoutMs: number): Promise<Drain>;
+  /** When chargegate took a request in and when its first callback attempt started (epoch ms). */
+  timesOf(requestId: string): Promise<RequestTimes>;
+};
+
+export type RequestTimes = {
+  createdAt: number;
+  /** The first attempt, or null when none is recorded. */
+  firstAttempt: { startedAt: number; durationMs: number } | null;
 };
 
 export type Drain = { drained: boolean; ms: number; pendingLeft: number; pendingMore: boolean };
@@ -68,6 +76,20 @@ export function chargegateAdmin(origin: string, token: string): Admin {
         }
         await sleep(200);
       }
+    },
+    async timesOf(requestId) {
+      const path = `/api/charging-session-requests/${encodeURIComponent(requestId)}`;
+      const request = (await call('GET', path)) as { createdAt: string };
+      const attempts = (await call('GET', `${path}/attempts`)) as {
+        data: { attempt: number; startedAt: string; durationMs: number }[];
+      };
+      const first = attempts.data.find((attempt) => attempt.attempt === 1);
+      return {
+        createdAt: Date.parse(request.createdAt),
+        firstAttempt: first
+          ? { startedAt: Date.parse(first.startedAt), durationMs: first.durationMs }
+          : null,
+      };
     },
   };
 }

@@ -1,7 +1,8 @@
-import type { Admin } from './chargegate-admin.ts';
+import type { Admin, RequestTimes } from './chargegate-admin.ts';
+import { monotonicMs } from './clock.ts';
 import { IdList } from './id-list.ts';
 import type { Receiver } from './receiver.ts';
-import type { CpuUse, E2eRecord } from './results.ts';
+import type { CpuUse, E2eRecord, SlowRequest } from './results.ts';
 import { latencySummary, maxOf, percentile } from './stats.ts';
 import { type SentRequest, steadyLoad } from './steady-load.ts';
 
@@ -24,6 +25,41 @@ export type E2eOptions = {
 };
 
 const PRE_ROLL_S = 2;
+/** How many of the slowest callbacks a phase looks up and keeps. */
+const SLOWEST_KEPT = 10;
+
+/** Indexes of the `count` largest finite values, largest first (ties: the earlier first). */
+export function slowestIndexes(values: readonly number[], count: number): number[] {
+  return values
+    .map((value, index) => ({ value, index }))
+    .filter(({ value }) => Number.isFinite(value))
+    .sort((a, b) => b.value - a.value || a.index - b.index)
+    .slice(0, count)
+    .map(({ index }) => index);
+}
+
+/**
+ * A slow request's time split at chargegate's records. `wallOffsetMs` puts the bench's monotonic
+ * times on chargegate's wall clock (Date.now() − monotonicMs(), read once for the phase).
+ */
+export function splitSlowRequest(
+  entry: Pick<SentRequest, 'sentMs' | 'answeredMs'> & { requestId: string },
+  endToEndMs: number,
+  times: RequestTimes,
+  { firstSentMs, wallOffsetMs }: { firstSentMs: number; wallOffsetMs: number },
+): SlowRequest {
+  const sentAt = entry.sentMs + wallOffsetMs;
+  const attempt = times.firstAttempt;
+  return {
+    requestId: entry.requestId,
+    atS: (entry.sentMs - firstSentMs) / 1000,
+    endToEndMs,
+    ackMs: entry.answeredMs === null ? null : entry.answeredMs - entry.sentMs,
+    intakeMs: times.createdAt - sentAt,
+    toAttemptMs: attempt ? attempt.startedAt - times.createdAt : null,
+    attemptMs: attempt ? attempt.durationMs : null,
+  };
+}
 
 const idsOf = (sent: SentRequest[]) =>
   IdList.of(sent.flatMap((entry) => (entry.requestId === null ? [] : [entry.requestId])));
@@ -39,6 +75,7 @@ export async function measureEndToEnd(
     await o.admin.waitForDrain(o.drainTimeoutMs);
 
     const meter = o.meter();
+    const wallOffsetMs = Date.now() - monotonicMs();
     const sent = await steadyLoad({ ...load, durationS: o.durationS });
     const cpu = meter.stop();
 
@@ -46,13 +83,26 @@ export async function measureEndToEnd(
     const ids = idsOf(acked);
     const arrivals = await o.receiver.awaitArrivals(ids, o.graceS * 1000);
 
-    const endToEnd = acked.flatMap((entry, i) => {
+    const arrived = acked.flatMap((entry, i) => {
       const at = arrivals[i] ?? Number.NaN;
-      return Number.isNaN(at) ? [] : [at - entry.sentMs];
+      return Number.isNaN(at) || entry.requestId === null
+        ? []
+        : [{ ...entry, requestId: entry.requestId, arrivedMs: at }];
     });
+    const endToEnd = arrived.map((entry) => entry.arrivedMs - entry.sentMs);
     const statusCodes: Record<string, number> = {};
     for (const entry of sent) {
       if (entry.status !== null) statusCodes[entry.status] = (statusCodes[entry.status] ?? 0) + 1;
+    }
+    const firstSentMs = sent[0]?.sentMs ?? 0;
+    // Looked up after the phase, so the lookups do not load the server it measured.
+    const slowest: SlowRequest[] = [];
+    for (const index of slowestIndexes(endToEnd, SLOWEST_KEPT)) {
+      const entry = arrived[index] as (typeof arrived)[number];
+      const times = await o.admin.timesOf(entry.requestId);
+      slowest.push(
+        splitSlowRequest(entry, endToEnd[index] as number, times, { firstSentMs, wallOffsetMs }),
+      );
     }
     const lags = sent.map((entry) => entry.sentMs - entry.dueMs);
     const failed = sent.filter((entry) => entry.error !== null);
@@ -77,6 +127,7 @@ export async function measureEndToEnd(
       graceS: o.graceS,
       senderLagMs: { p99: percentile(lags, 99), max: maxOf(lags) },
       cpu,
+      slowest,
     };
     const acknowledged = idsOf(preRoll);
     acknowledged.append(ids);

@@ -1,4 +1,4 @@
-import type { BenchResult, RunRecord, Verdict } from './results.ts';
+import type { BenchResult, E2eRecord, RunRecord, Verdict } from './results.ts';
 import { type Spread, spread } from './stats.ts';
 import type { TargetName } from './throughput.ts';
 
@@ -183,6 +183,32 @@ function table(rows: string[][], rightAligned: Set<number>): string[] {
 const range = (s: Spread, format: (value: number) => string) =>
   `${format(s.min)} – ${format(s.max)}`;
 
+const SLOWEST_SHOWN = 5;
+
+/** The phase's slowest callbacks, split where chargegate records their times (ms). */
+function slowestTable(e2e: E2eRecord): string[] {
+  if (e2e.slowest.length === 0) return [];
+  // chargegate's times are whole milliseconds: so are the parts measured against them.
+  const part = (value: number | null) => (value === null ? 'n/a' : whole(value));
+  const rows = [
+    ['at s', 'e2e', 'sent → taken in', '→ 1st attempt', 'attempt', 'ack'],
+    ...e2e.slowest
+      .slice(0, SLOWEST_SHOWN)
+      .map((slow) => [
+        fixed(slow.atS, 2),
+        ms(slow.endToEndMs),
+        part(slow.intakeMs),
+        part(slow.toAttemptMs),
+        part(slow.attemptMs),
+        slow.ackMs === null ? 'n/a' : ms(slow.ackMs),
+      ]),
+  ];
+  return [
+    `  slowest ${rows.length - 1} (ms; the parts on chargegate's clock, whole ms; ids in the JSON):`,
+    ...table(rows, new Set([0, 1, 2, 3, 4, 5])).map((line) => `    ${line}`),
+  ];
+}
+
 export function renderReport(result: BenchResult): string {
   const { options: o, machine: m, e2e, callbacks, memory } = result;
   const lines: string[] = [];
@@ -236,6 +262,7 @@ export function renderReport(result: BenchResult): string {
       ` non-2xx ${e2e.non2xx}, errors ${e2e.errors}`,
     `  CPU (% of one core): chargegate ${whole(e2e.cpu.chargegate)}, load generator ${whole(e2e.cpu.loadgen)}, ` +
       `receiver ${whole(e2e.cpu.receiver)}, other processes ${whole(e2e.cpu.other)}`,
+    ...slowestTable(e2e),
     '',
   );
 

@@ -55,6 +55,27 @@ export type E2eRecord = {
   /** How late the sender wrote requests relative to their schedule; large = generator overloaded. */
   senderLagMs: { p99: number; max: number };
   cpu: CpuUse;
+  /** The slowest callbacks of the phase, slowest first: where a p99 went, once it misses. */
+  slowest: SlowRequest[];
+};
+
+/**
+ * One slow request, its time split at the points chargegate records (its own clock, whole
+ * milliseconds; the bench's send time is put on the same clock): sent → taken in → first attempt
+ * started → attempt over. Null where chargegate has no record of that point.
+ */
+export type SlowRequest = {
+  requestId: string;
+  /** Seconds from the phase's first request to this one's. */
+  atS: number;
+  endToEndMs: number;
+  ackMs: number | null;
+  /** POST written → chargegate's handler took it in (network, parsing, the event loop's queue). */
+  intakeMs: number;
+  /** Taken in → its first attempt started (the commit, the worker's wake-up and claim). */
+  toAttemptMs: number | null;
+  /** The first attempt's POST to the receiver, until its answer. */
+  attemptMs: number | null;
 };
 
 /** One target of the sustained phase: the peer, SQLite, PostgreSQL with one or two instances. */
