@@ -442,8 +442,8 @@ async function main(): Promise<number> {
   let keep = options.keep;
   try {
     const result = await bench(options, dir, children);
-    // The database and the server log are the evidence for a correctness failure, and for a
-    // latency target missed (the slowest requests' ids are in the results): keep them.
+    // The database and the server log are the evidence for a correctness failure, and for the
+    // e2e p99 target missed (its slowest requests' ids are in the results): keep them.
     keep ||=
       result.verdicts.some((v) => !v.pass && v.kind === 'correctness') ||
       result.e2e.latencyMs.p99 > TARGET_LIMITS.e2eP99Ms;
