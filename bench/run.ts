@@ -13,7 +13,7 @@ import { dropBenchDatabase, freshBenchDatabase } from './lib/postgres.ts';
 import { preflight } from './lib/preflight.ts';
 import { cpuMeter, readCommandLine, readMemory, sampleRss } from './lib/proc.ts';
 import { type Receiver, startReceiver } from './lib/receiver.ts';
-import { evaluate, PEER_LABEL, renderReport, SQLITE_LABEL, TARGET_LIMITS } from './lib/report.ts';
+import { e2eP99Met, evaluate, PEER_LABEL, renderReport, SQLITE_LABEL } from './lib/report.ts';
 import type { BackendRecord, BenchResult, Round, RunRecord } from './lib/results.ts';
 import { scanLog } from './lib/server-log.ts';
 import {
@@ -445,8 +445,7 @@ async function main(): Promise<number> {
     // The database and the server log are the evidence for a correctness failure, and for the
     // e2e p99 target missed (its slowest requests' ids are in the results): keep them.
     keep ||=
-      result.verdicts.some((v) => !v.pass && v.kind === 'correctness') ||
-      result.e2e.latencyMs.p99 > TARGET_LIMITS.e2eP99Ms;
+      result.verdicts.some((v) => !v.pass && v.kind === 'correctness') || !e2eP99Met(result.e2e);
     result.tempDir = keep ? dir : null;
     writeResults(result);
     process.stdout.write(`${renderReport(result)}\n`);

@@ -79,17 +79,15 @@ export async function measureEndToEnd(
     const sent = await steadyLoad({ ...load, durationS: o.durationS });
     const cpu = meter.stop();
 
-    const acked = sent.filter((entry) => entry.requestId !== null);
+    const acked = sent.filter(
+      (entry): entry is SentRequest & { requestId: string } => entry.requestId !== null,
+    );
     const ids = idsOf(acked);
     const arrivals = await o.receiver.awaitArrivals(ids, o.graceS * 1000);
 
-    const arrived = acked.flatMap((entry, i) => {
-      const at = arrivals[i] ?? Number.NaN;
-      return Number.isNaN(at) || entry.requestId === null
-        ? []
-        : [{ ...entry, requestId: entry.requestId, arrivedMs: at }];
-    });
-    const endToEnd = arrived.map((entry) => entry.arrivedMs - entry.sentMs);
+    // Per acknowledged request, NaN where its callback did not arrive within the grace period.
+    const latencies = acked.map((entry, i) => (arrivals[i] ?? Number.NaN) - entry.sentMs);
+    const endToEnd = latencies.filter((latency) => !Number.isNaN(latency));
     const statusCodes: Record<string, number> = {};
     for (const entry of sent) {
       if (entry.status !== null) statusCodes[entry.status] = (statusCodes[entry.status] ?? 0) + 1;
@@ -97,11 +95,11 @@ export async function measureEndToEnd(
     const firstSentMs = sent[0]?.sentMs ?? 0;
     // Looked up after the phase, so the lookups do not load the server it measured.
     const slowest: SlowRequest[] = [];
-    for (const index of slowestIndexes(endToEnd, SLOWEST_KEPT)) {
-      const entry = arrived[index] as (typeof arrived)[number];
+    for (const index of slowestIndexes(latencies, SLOWEST_KEPT)) {
+      const entry = acked[index] as (typeof acked)[number];
       const times = await o.admin.timesOf(entry.requestId);
       slowest.push(
-        splitSlowRequest(entry, endToEnd[index] as number, times, { firstSentMs, wallOffsetMs }),
+        splitSlowRequest(entry, latencies[index] as number, times, { firstSentMs, wallOffsetMs }),
       );
     }
     const lags = sent.map((entry) => entry.sentMs - entry.dueMs);
