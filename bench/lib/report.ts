@@ -13,11 +13,11 @@ export const TARGET_LIMITS = {
   peakRssMb: 150,
 } as const;
 
-export const PEER_LABEL = 'fire-and-forget peer';
-
 /** The latency target of an e2e phase; a run that misses it keeps its log and database. */
 export const e2eP99Met = (e2e: Pick<E2eRecord, 'latencyMs'>) =>
   e2e.latencyMs.p99 <= TARGET_LIMITS.e2eP99Ms;
+
+export const PEER_LABEL = 'fire-and-forget peer';
 export const SQLITE_LABEL = 'chargegate SQLite ×1';
 
 /** chargegate SQLite's delivered callbacks per second over the peer's, in the sustained phase. */
