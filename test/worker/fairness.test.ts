@@ -69,6 +69,53 @@ describe('fair delivery', () => {
     expect(hanging.received).toHaveLength(32);
   });
 
+  it('reads past an origin at its cap once per pause, not for every commit of new requests', async () => {
+    let now = Date.parse('2026-05-01T00:00:00Z');
+    const hanging = await startReceiver(() => {});
+    const healthy = await startReceiver(answer(204));
+    receivers = [hanging, healthy];
+    service = await buildService({
+      now: () => now,
+      env: {
+        WORKER_CONCURRENCY: '8',
+        CALLBACK_CONCURRENCY_PER_ORIGIN: '2',
+        CALLBACK_TIMEOUT_MS: '30000',
+        WORKER_POLL_INTERVAL_MS: '60000',
+      },
+    });
+    const target = service;
+    const { queue } = service.store;
+    const claimDue = queue.claimDue.bind(queue);
+    /** Claims that read past origins without room: how many rows each took. */
+    const passingOver: number[] = [];
+    queue.claimDue = async (options) => {
+      const claimed = await claimDue(options);
+      if ((options.excludeOrigins ?? []).length > 0) passingOver.push(claimed.length);
+      return claimed;
+    };
+    await submitMany(target, hanging.url, 20);
+    service.worker.start();
+    // Two in flight that never end and four claimed behind them: the origin has no room.
+    await waitFor(() => hanging.received.length === 2, { what: 'the hanging origin at its cap' });
+    await submit(target, hanging.url);
+    await waitFor(() => passingOver.length === 1, { what: 'a claim that reads past it' });
+    expect(passingOver).toEqual([0]);
+
+    // The clock stands still, so the pause after that claim does not end: commits wake the loop
+    // and it reads past the origin no more.
+    for (let i = 0; i < 10; i++) await submit(target, hanging.url);
+    const other = await submit(target, healthy.url);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(passingOver).toEqual([0]);
+    expect(healthy.received).toHaveLength(0);
+
+    // Once the pause is over, the next claim reads past the origin to the healthy callback.
+    now += 60_000;
+    await waitFor(() => allDelivered(target, [other]), { what: 'the healthy callback' });
+    expect(passingOver).toEqual([0, 1]);
+    expect(hanging.received).toHaveLength(2);
+  });
+
   it('never has more than CALLBACK_CONCURRENCY_PER_ORIGIN attempts in flight to one origin', async () => {
     const a = await slowReceiver(40);
     const b = await slowReceiver(40);
