@@ -109,7 +109,8 @@ describe('fair delivery', () => {
     expect(passingOver).toEqual([0]);
     expect(healthy.received).toHaveLength(0);
 
-    // Once the pause is over, the next claim reads past the origin to the healthy callback.
+    // Past the longest pause (the poll interval), the next claim reads past the origin to the
+    // healthy callback.
     now += 60_000;
     await waitFor(() => allDelivered(target, [other]), { what: 'the healthy callback' });
     expect(passingOver).toEqual([0, 1]);
