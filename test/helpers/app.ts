@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { type Chargegate, createChargegate } from '../../src/chargegate.ts';
 import type { Config } from '../../src/config.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { ClaimOptions, ClaimResult, Store } from '../../src/store/store.ts';
 import type { BreakerOptions } from '../../src/worker/circuit-breaker.ts';
 import { testConfig } from './config.ts';
 import { type TestDatabase, type TestSql, testDatabase } from './database.ts';
@@ -83,6 +83,20 @@ export async function buildService(
 }
 
 /** A logger whose lines are kept as parsed objects. */
+/** Calls `seen` with every claim the service's worker makes, after it has committed. */
+export function watchClaims(
+  service: TestService,
+  seen: (options: ClaimOptions, claimed: ClaimResult[]) => void,
+): void {
+  const { queue } = service.store;
+  const claimDue = queue.claimDue.bind(queue);
+  queue.claimDue = async (options) => {
+    const claimed = await claimDue(options);
+    seen(options, claimed);
+    return claimed;
+  };
+}
+
 export function capturingLogger(level = 'info'): {
   log: Logger;
   lines: Array<Record<string, unknown>>;

@@ -5,6 +5,7 @@ import {
   postCreate,
   type TestService,
   validRequest,
+  watchClaims,
 } from '../helpers/app.ts';
 import { answer, type Receiver, slowReceiver, startReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -84,15 +85,11 @@ describe('fair delivery', () => {
       },
     });
     const target = service;
-    const { queue } = service.store;
-    const claimDue = queue.claimDue.bind(queue);
     /** Claims that read past origins without room: how many rows each took. */
     const passingOver: number[] = [];
-    queue.claimDue = async (options) => {
-      const claimed = await claimDue(options);
+    watchClaims(service, (options, claimed) => {
       if ((options.excludeOrigins ?? []).length > 0) passingOver.push(claimed.length);
-      return claimed;
-    };
+    });
     await submitMany(target, hanging.url, 20);
     service.worker.start();
     // Two in flight that never end and four claimed behind them: the origin has no room.

@@ -7,6 +7,7 @@ import {
   postCreate,
   type TestService,
   validRequest,
+  watchClaims,
 } from '../helpers/app.ts';
 import {
   addFailingTrigger,
@@ -141,14 +142,8 @@ describe('the worker', () => {
     receiver = await startReceiver(answer(204));
     service = await buildService({ env: { WORKER_POLL_INTERVAL_MS: '60000' } });
     const target = service;
-    const { queue } = service.store;
-    const claimDue = queue.claimDue.bind(queue);
     const claims: number[] = [];
-    queue.claimDue = async (options) => {
-      const claimed = await claimDue(options);
-      claims.push(claimed.length);
-      return claimed;
-    };
+    watchClaims(service, (_options, claimed) => claims.push(claimed.length));
     service.worker.start();
     // Its first claim, and on PostgreSQL the wake once LISTEN is connected.
     await waitFor(() => claims.length > 0);
