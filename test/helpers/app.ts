@@ -82,7 +82,6 @@ export async function buildService(
   };
 }
 
-/** A logger whose lines are kept as parsed objects. */
 /** Calls `seen` with every claim the service's worker makes, after it has committed. */
 export function watchClaims(
   service: TestService,
@@ -97,6 +96,7 @@ export function watchClaims(
   };
 }
 
+/** A logger whose lines are kept as parsed objects. */
 export function capturingLogger(level = 'info'): {
   log: Logger;
   lines: Array<Record<string, unknown>>;
